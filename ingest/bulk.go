@@ -1,0 +1,108 @@
+package ingest
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+// BulkError is an event that a bulk load rejected, with the reason.
+type BulkError struct {
+	Index int // position in the input
+	Event *model.Event
+	Err   error
+}
+
+func (e *BulkError) Error() string {
+	return fmt.Sprintf("event %d (%s, ticket %s): %v", e.Index+1, e.Event.ID, e.Event.Ticket, e.Err)
+}
+
+// BulkLoad stores many events at once, e.g. demo data or an import: events
+// are grouped by ticket and ordered by time, checked with the same state
+// machine as commands (on top of what the store already holds for those
+// tickets), appended with the DuckDB appender, and the projection of the
+// touched tickets is rebuilt set-based, all in one transaction. Created
+// events without a number get the next free ones in order of creation.
+// Any invalid event aborts the load with nothing stored.
+func (w *Writer) BulkLoad(ctx context.Context, events []*model.Event) error {
+	return w.Exclusive(ctx, func(conn *sql.Conn) error {
+		return bulkLoad(ctx, w, conn, events)
+	})
+}
+
+func bulkLoad(ctx context.Context, w *Writer, conn *sql.Conn, events []*model.Event) error {
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
+	}
+	// Stable: events of one ticket at the same instant keep their input order.
+	slices.SortStableFunc(order, func(a, b int) int {
+		ea, eb := events[a], events[b]
+		return cmp.Or(ea.At.Compare(eb.At), cmp.Compare(ea.Ticket, eb.Ticket))
+	})
+	ids := map[string]bool{}
+	for _, e := range events {
+		ids[e.Ticket] = true
+	}
+	idList := make([]string, 0, len(ids))
+	for id := range ids {
+		idList = append(idList, id)
+	}
+	states, err := store.TicketsByID(ctx, conn, idList)
+	if err != nil {
+		return err
+	}
+	seq, number := w.nextSeq, w.nextNumber
+	sorted := make([]*model.Event, 0, len(events))
+	for _, i := range order {
+		e := events[i]
+		if e.Type == model.EventCreated && e.Number == 0 {
+			e.Number = number
+			number++
+		}
+		if err := e.Normalize(); err != nil {
+			return &BulkError{Index: i, Event: e, Err: err}
+		}
+		t := states[e.Ticket]
+		if t == nil {
+			t = &model.Ticket{}
+			states[e.Ticket] = t
+		}
+		if t.ID != "" && e.At.Before(t.UpdatedAt) {
+			return &BulkError{Index: i, Event: e, Err: errors.New("is older than the ticket's stored history; import a ticket's history in one go")}
+		}
+		if err := t.Apply(e); err != nil {
+			return &BulkError{Index: i, Event: e, Err: err}
+		}
+		e.Seq = seq
+		seq++
+		sorted = append(sorted, e)
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return err
+	}
+	err = func() error {
+		if err := store.AppendEvents(conn, sorted); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bulk_tickets AS SELECT unnest(?::VARCHAR[]) AS ticket_id`, idList); err != nil {
+			return err
+		}
+		if err := store.RebuildSomeTickets(ctx, conn, "bulk_tickets"); err != nil {
+			return err
+		}
+		_, err := conn.ExecContext(ctx, `COMMIT`)
+		return err
+	}()
+	if err != nil {
+		_, rbErr := conn.ExecContext(ctx, `ROLLBACK`)
+		return errors.Join(err, rbErr)
+	}
+	return nil
+}

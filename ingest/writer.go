@@ -1,0 +1,367 @@
+// Package ingest is deskpulse's write path: it turns commands into
+// validated lifecycle events and stores them with their ticket projection,
+// and it loads history in bulk (demo data, imports).
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+// Command is a request to change one ticket. Decide looks at the ticket's
+// current state (nil when it does not exist yet) and returns the events the
+// change consists of; the Writer then validates and applies them.
+type Command interface {
+	TicketID() string
+	Decide(t *model.Ticket, at time.Time) ([]*model.Event, error)
+}
+
+// Result is what a committed command did.
+type Result struct {
+	Ticket *model.Ticket
+	Events []*model.Event
+}
+
+// ErrClosed is returned for commands sent after Close.
+var ErrClosed = errors.New("the writer is shutting down")
+
+// Writer is the single writer of a store. DuckDB takes one writer at a
+// time and many small transactions are slow, so every command from every
+// request goes through one goroutine that commits them in batches (group
+// commit) and answers each request once its batch is durable. A command
+// that the ticket's state forbids fails alone; its neighbours still commit.
+type Writer struct {
+	store    *store.Store
+	conn     *sql.Conn
+	in       chan *request
+	mu       sync.RWMutex
+	closed   bool
+	done     chan struct{}
+	maxBatch int
+	now      func() time.Time
+
+	// owned by the writer goroutine
+	cache      map[string]*model.Ticket
+	nextSeq    int64
+	nextNumber int64
+}
+
+// cacheLimit bounds the writer's cache of ticket states; past it the cache
+// starts over (it is only a shortcut around a primary-key lookup).
+const cacheLimit = 100_000
+
+type request struct {
+	ctx       context.Context
+	cmd       Command
+	exclusive func(*sql.Conn) error
+	reply     chan response
+}
+
+type response struct {
+	result *Result
+	err    error
+}
+
+// WriterOptions tune a Writer; zero values take defaults.
+type WriterOptions struct {
+	MaxBatch int              // commands per transaction, default 256
+	Now      func() time.Time // the clock, default time.Now
+}
+
+// NewWriter starts the writer goroutine of st.
+func NewWriter(ctx context.Context, st *store.Store, opts WriterOptions) (*Writer, error) {
+	conn, err := st.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{
+		store: st, conn: conn, in: make(chan *request, 1024), done: make(chan struct{}),
+		maxBatch: opts.MaxBatch, now: opts.Now, cache: map[string]*model.Ticket{},
+	}
+	if w.maxBatch <= 0 {
+		w.maxBatch = 256
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if err := w.loadCounters(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go w.run()
+	return w, nil
+}
+
+func (w *Writer) loadCounters(ctx context.Context) error {
+	seq, err := w.store.MaxSeq(ctx)
+	if err != nil {
+		return err
+	}
+	number, err := w.store.MaxTicketNumber(ctx)
+	if err != nil {
+		return err
+	}
+	w.nextSeq, w.nextNumber = seq+1, number+1
+	return nil
+}
+
+// Do runs cmd and waits until it is committed or rejected.
+func (w *Writer) Do(ctx context.Context, cmd Command) (*Result, error) {
+	resp, err := w.send(ctx, &request{ctx: ctx, cmd: cmd})
+	if err != nil {
+		return nil, err
+	}
+	return resp.result, resp.err
+}
+
+// Exclusive runs fn on the writer's connection between batches, e.g. a bulk
+// import. fn manages its own transaction. Afterwards the writer reloads its
+// counters and forgets cached tickets, since fn may have changed anything.
+func (w *Writer) Exclusive(ctx context.Context, fn func(*sql.Conn) error) error {
+	resp, err := w.send(ctx, &request{ctx: ctx, exclusive: fn})
+	if err != nil {
+		return err
+	}
+	return resp.err
+}
+
+func (w *Writer) send(ctx context.Context, r *request) (response, error) {
+	r.reply = make(chan response, 1)
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return response{}, ErrClosed
+	}
+	select {
+	case w.in <- r:
+		w.mu.RUnlock()
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return response{}, ctx.Err()
+	}
+	// Once queued, a command is committed or rejected even if the caller
+	// leaves: waiting here is only about answering.
+	select {
+	case resp := <-r.reply:
+		return resp, nil
+	case <-ctx.Done():
+		return response{}, ctx.Err()
+	}
+}
+
+// Close stops taking commands, commits those already queued and releases
+// the connection.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.in)
+	}
+	w.mu.Unlock()
+	<-w.done
+	return w.conn.Close()
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	batch := make([]*request, 0, w.maxBatch)
+	for first := range w.in {
+		batch = append(batch[:0], first)
+		if first.exclusive == nil {
+		collect:
+			for len(batch) < w.maxBatch {
+				select {
+				case r, ok := <-w.in:
+					if !ok {
+						break collect
+					}
+					if r.exclusive != nil {
+						w.commit(batch)
+						batch = batch[:0]
+						w.runExclusive(r)
+						continue
+					}
+					batch = append(batch, r)
+				default:
+					break collect
+				}
+			}
+		} else {
+			w.runExclusive(first)
+			continue
+		}
+		if len(batch) > 0 {
+			w.commit(batch)
+		}
+	}
+}
+
+func (w *Writer) runExclusive(r *request) {
+	err := r.exclusive(w.conn)
+	w.cache = map[string]*model.Ticket{}
+	if lerr := w.loadCounters(context.Background()); lerr != nil {
+		err = errors.Join(err, lerr)
+	}
+	r.reply <- response{err: err}
+}
+
+// staged is one command's outcome inside a batch before the commit.
+type staged struct {
+	req    *request
+	result *Result
+	err    error
+}
+
+// commit decides every command of the batch against the ticket states,
+// then stores all accepted events and the touched tickets in one
+// transaction. If the transaction fails, each command is retried alone so
+// that one bad apple cannot sink the rest.
+func (w *Writer) commit(batch []*request) {
+	ctx := context.Background()
+	outcomes, events, tickets, err := w.decide(ctx, batch)
+	if err == nil {
+		err = w.persist(ctx, events, tickets)
+	}
+	if err != nil {
+		w.rollbackCounters(events)
+		if len(batch) > 1 {
+			slog.Warn("batch commit failed; retrying its commands one by one", "commands", len(batch), "err", err)
+			for _, r := range batch {
+				w.commit([]*request{r})
+			}
+			return
+		}
+		for id := range tickets {
+			delete(w.cache, id)
+		}
+		batch[0].reply <- response{err: fmt.Errorf("store: %w", err)}
+		return
+	}
+	if len(w.cache) > cacheLimit {
+		w.cache = map[string]*model.Ticket{}
+	}
+	for id, t := range tickets {
+		w.cache[id] = t
+	}
+	for _, o := range outcomes {
+		o.req.reply <- response{result: o.result, err: o.err}
+	}
+}
+
+// decide runs each command on the state left by the commands before it.
+func (w *Writer) decide(ctx context.Context, batch []*request) ([]staged, []*model.Event, map[string]*model.Ticket, error) {
+	var missing []string
+	for _, r := range batch {
+		if id := r.cmd.TicketID(); w.cache[id] == nil {
+			missing = append(missing, id)
+		}
+	}
+	loaded, err := store.TicketsByID(ctx, w.conn, missing)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	current := func(id string) *model.Ticket {
+		if t := w.cache[id]; t != nil {
+			return t
+		}
+		return loaded[id]
+	}
+	touched := map[string]*model.Ticket{}
+	var events []*model.Event
+	outcomes := make([]staged, len(batch))
+	for i, r := range batch {
+		outcomes[i].req = r
+		id := r.cmd.TicketID()
+		t := touched[id]
+		if t == nil {
+			t = current(id)
+		}
+		evs, next, err := w.apply(r.cmd, t)
+		if err != nil {
+			outcomes[i].err = err
+			continue
+		}
+		touched[id] = next
+		events = append(events, evs...)
+		outcomes[i].result = &Result{Ticket: next.Clone(), Events: evs}
+	}
+	return outcomes, events, touched, nil
+}
+
+// apply decides cmd on a copy of t and returns its events and the new state.
+func (w *Writer) apply(cmd Command, t *model.Ticket) ([]*model.Event, *model.Ticket, error) {
+	at := w.now().UTC().Truncate(time.Microsecond) // DuckDB keeps microseconds
+	next := &model.Ticket{}
+	if t != nil {
+		// Keep each ticket's events in time order even if the clock steps back.
+		if at.Before(t.UpdatedAt) {
+			at = t.UpdatedAt
+		}
+		next = t.Clone()
+	}
+	evs, err := cmd.Decide(t, at)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(evs) == 0 && t == nil {
+		return nil, nil, model.ErrNotFound
+	}
+	seq, number := w.nextSeq, w.nextNumber
+	for _, e := range evs {
+		if e.Type == model.EventCreated && e.Number == 0 {
+			e.Number = number
+			number++
+		}
+		if err := e.Normalize(); err != nil {
+			return nil, nil, err
+		}
+		if err := next.Apply(e); err != nil {
+			return nil, nil, err
+		}
+		e.Seq = seq
+		seq++
+	}
+	w.nextSeq, w.nextNumber = seq, number
+	return evs, next, nil
+}
+
+// rollbackCounters gives back the sequence numbers of a failed batch's
+// events so that stored seq stays dense; ticket numbers are not reused.
+func (w *Writer) rollbackCounters(events []*model.Event) {
+	if len(events) > 0 {
+		w.nextSeq = events[0].Seq
+	}
+}
+
+func (w *Writer) persist(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if _, err := w.conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return err
+	}
+	list := make([]*model.Ticket, 0, len(tickets))
+	for _, t := range tickets {
+		list = append(list, t)
+	}
+	err := store.AppendEvents(w.conn, events)
+	if err == nil {
+		err = store.UpsertTickets(ctx, w.conn, list)
+	}
+	if err == nil {
+		_, err = w.conn.ExecContext(ctx, `COMMIT`)
+	}
+	if err != nil {
+		_, rbErr := w.conn.ExecContext(ctx, `ROLLBACK`)
+		return errors.Join(err, rbErr)
+	}
+	return nil
+}

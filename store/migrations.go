@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations is the schema history, applied in order; append only, never
+// edit a released entry. Version i+1 is migrations[i].
+var migrations = []string{
+	// 1: events (the truth) and the tickets projection.
+	`CREATE TABLE events (
+		seq             BIGINT NOT NULL,
+		event_id        VARCHAR NOT NULL,
+		ticket_id       VARCHAR NOT NULL,
+		type            VARCHAR NOT NULL,
+		occurred_at     TIMESTAMPTZ NOT NULL,
+		actor           VARCHAR NOT NULL,
+		actor_kind      VARCHAR NOT NULL,
+		number          BIGINT,
+		subject         VARCHAR,
+		description     VARCHAR,
+		requester_name  VARCHAR,
+		requester_email VARCHAR,
+		ticket_type     VARCHAR,
+		priority        VARCHAR,
+		category        VARCHAR,
+		channel         VARCHAR,
+		tags            VARCHAR[],
+		fields          MAP(VARCHAR, VARCHAR),
+		team            VARCHAR,
+		assignee        VARCHAR,
+		status          VARCHAR,
+		public          BOOLEAN,
+		body            VARCHAR,
+		score           INTEGER,
+		comment         VARCHAR
+	);
+	CREATE TABLE tickets (
+		id                VARCHAR PRIMARY KEY,
+		number            BIGINT NOT NULL,
+		subject           VARCHAR NOT NULL,
+		description       VARCHAR NOT NULL,
+		requester_name    VARCHAR NOT NULL,
+		requester_email   VARCHAR NOT NULL,
+		type              VARCHAR NOT NULL,
+		category          VARCHAR NOT NULL,
+		tags              VARCHAR[] NOT NULL,
+		priority          VARCHAR NOT NULL,
+		status            VARCHAR NOT NULL,
+		channel           VARCHAR NOT NULL,
+		team              VARCHAR NOT NULL,
+		assignee          VARCHAR NOT NULL,
+		fields            MAP(VARCHAR, VARCHAR) NOT NULL,
+		created_at        TIMESTAMPTZ NOT NULL,
+		updated_at        TIMESTAMPTZ NOT NULL,
+		first_response_at TIMESTAMPTZ,
+		resolved_at       TIMESTAMPTZ,
+		closed_at         TIMESTAMPTZ,
+		csat_score        INTEGER,
+		csat_comment      VARCHAR NOT NULL,
+		reopens           INTEGER NOT NULL,
+		agent_replies     INTEGER NOT NULL
+	);`,
+	// 2: the people and teams that work tickets.
+	`CREATE TABLE teams (
+		name        VARCHAR PRIMARY KEY,
+		description VARCHAR NOT NULL DEFAULT '',
+		created_at  TIMESTAMPTZ NOT NULL
+	);
+	CREATE TABLE agents (
+		email      VARCHAR PRIMARY KEY,
+		name       VARCHAR NOT NULL,
+		teams      VARCHAR[] NOT NULL,
+		skills     VARCHAR[] NOT NULL,
+		created_at TIMESTAMPTZ NOT NULL
+	);`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		return err
+	}
+	var current int
+	if err := s.DB.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("the file has schema version %d but this deskpulse knows only %d: upgrade deskpulse", current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		tx, err := s.DB.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// ErrExists says that a team or agent with that key already exists.
+var ErrExists = errors.New("already exists")
+
+// CreateTeam stores a new team.
+func (s *Store) CreateTeam(ctx context.Context, t *model.Team) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO teams (name, description, created_at) VALUES (?, ?, ?)`, t.Name, t.Description, t.CreatedAt)
+	return uniqueErr(err)
+}
+
+// Teams lists all teams by name.
+func (s *Store) Teams(ctx context.Context) ([]*model.Team, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT name, description, created_at FROM teams ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*model.Team{}
+	for rows.Next() {
+		var t model.Team
+		if err := rows.Scan(&t.Name, &t.Description, &t.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, &t)
+	}
+	return out, rows.Err()
+}
+
+// CreateAgent stores a new agent.
+func (s *Store) CreateAgent(ctx context.Context, a *model.Agent) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO agents (email, name, teams, skills, created_at) VALUES (?, ?, ?, ?, ?)`,
+		a.Email, a.Name, a.Teams, a.Skills, a.CreatedAt)
+	return uniqueErr(err)
+}
+
+// Agents lists all agents by email.
+func (s *Store) Agents(ctx context.Context) ([]*model.Agent, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, teams, skills, created_at FROM agents ORDER BY email`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*model.Agent{}
+	for rows.Next() {
+		var a model.Agent
+		var teams, skills any
+		if err := rows.Scan(&a.Email, &a.Name, &teams, &skills, &a.CreatedAt); err != nil {
+			return nil, err
+		}
+		a.Teams, a.Skills = stringList(teams), stringList(skills)
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}
+
+// BulkPeople stores teams and agents with the appender (demo and import),
+// skipping ones that exist.
+func (s *Store) BulkPeople(ctx context.Context, teams []*model.Team, agents []*model.Agent) error {
+	existingTeams, err := s.Teams(ctx)
+	if err != nil {
+		return err
+	}
+	existingAgents, err := s.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		if !slices.ContainsFunc(existingTeams, func(x *model.Team) bool { return x.Name == t.Name }) {
+			if err := s.CreateTeam(ctx, t); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range agents {
+		if !slices.ContainsFunc(existingAgents, func(x *model.Agent) bool { return x.Email == a.Email }) {
+			if err := s.CreateAgent(ctx, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func uniqueErr(err error) error {
+	var de *duckdb.Error
+	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeConstraint || err != nil && strings.Contains(err.Error(), "Duplicate key") {
+		return ErrExists
+	}
+	return err
+}

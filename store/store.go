@@ -1,0 +1,76 @@
+// Package store keeps deskpulse's data in one embedded DuckDB file: the
+// append-only events table, which is the truth, and the tickets projection
+// derived from it. It opens the file, migrates the schema and offers the
+// queries the rest of deskpulse builds on. Writes of events go through
+// package ingest, which serialises them; this package only executes them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// Store is an open DuckDB file.
+type Store struct {
+	DB        *sql.DB
+	connector *duckdb.Connector
+	path      string
+}
+
+// Open opens (creating if needed) the DuckDB file at path and migrates it to
+// the current schema. An empty path opens an in-memory database.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("create folder for %s: %w", path, err)
+		}
+	}
+	connector, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w (is another deskpulse using it?)", path, err)
+	}
+	s := &Store{DB: sql.OpenDB(connector), connector: connector, path: path}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Path is the file the store lives in ("" in memory).
+func (s *Store) Path() string { return s.path }
+
+// Close checkpoints and closes the file.
+func (s *Store) Close() error {
+	_, cpErr := s.DB.Exec("CHECKPOINT")
+	err := errors.Join(s.DB.Close(), s.connector.Close())
+	if err == nil && cpErr != nil && s.path != "" {
+		err = cpErr
+	}
+	return err
+}
+
+// Conn reserves one connection, e.g. for the single writer.
+func (s *Store) Conn(ctx context.Context) (*sql.Conn, error) { return s.DB.Conn(ctx) }
+
+// WithAppender runs fn with a DuckDB appender for table on conn, within
+// whatever transaction conn has open; the appender is flushed at the end.
+func WithAppender(conn *sql.Conn, table string, fn func(*duckdb.Appender) error) error {
+	return conn.Raw(func(dc any) error {
+		a, err := duckdb.NewAppenderFromConn(dc.(*duckdb.Conn), "", table)
+		if err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			a.Close()
+			return err
+		}
+		return a.Close()
+	})
+}

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// ticketColumns is the tickets table's column order.
+const ticketColumns = `id, number, subject, description, requester_name, requester_email, type,
+	category, tags, priority, status, channel, team, assignee, fields, created_at, updated_at,
+	first_response_at, resolved_at, closed_at, csat_score, csat_comment, reopens, agent_replies`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTicket(row scanner) (*model.Ticket, error) {
+	var (
+		t                               model.Ticket
+		typ, prio, status, channel      string
+		tags, fields                    any
+		firstResponse, resolved, closed sql.NullTime
+		score                           sql.NullInt64
+	)
+	err := row.Scan(&t.ID, &t.Number, &t.Subject, &t.Description, &t.RequesterName, &t.RequesterEmail,
+		&typ, &t.Category, &tags, &prio, &status, &channel, &t.Team, &t.Assignee, &fields,
+		&t.CreatedAt, &t.UpdatedAt, &firstResponse, &resolved, &closed, &score, &t.CSATComment,
+		&t.Reopens, &t.AgentReplies)
+	if err != nil {
+		return nil, err
+	}
+	t.Type, t.Priority, t.Status, t.Channel = model.TicketType(typ), model.Priority(prio), model.Status(status), model.Channel(channel)
+	t.Tags, t.Fields = stringList(tags), stringMap(fields)
+	t.FirstResponseAt, t.ResolvedAt, t.ClosedAt = timePtr(firstResponse), timePtr(resolved), timePtr(closed)
+	if score.Valid {
+		t.CSATScore = model.Ptr(int(score.Int64))
+	}
+	return &t, nil
+}
+
+// UpsertTickets writes projected tickets inside conn's open transaction.
+func UpsertTickets(ctx context.Context, conn *sql.Conn, tickets []*model.Ticket) error {
+	stmt, err := conn.PrepareContext(ctx, `INSERT OR REPLACE INTO tickets VALUES
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, map(?::VARCHAR[], ?::VARCHAR[]), ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, t := range tickets {
+		keys := slices.Sorted(maps.Keys(t.Fields))
+		values := make([]string, len(keys))
+		for i, k := range keys {
+			values[i] = t.Fields[k]
+		}
+		var score any
+		if t.CSATScore != nil {
+			score = int32(*t.CSATScore)
+		}
+		tags := t.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		_, err := stmt.ExecContext(ctx, t.ID, t.Number, t.Subject, t.Description, t.RequesterName, t.RequesterEmail,
+			string(t.Type), t.Category, tags, string(t.Priority), string(t.Status), string(t.Channel),
+			t.Team, t.Assignee, keys, values, t.CreatedAt, t.UpdatedAt,
+			t.FirstResponseAt, t.ResolvedAt, t.ClosedAt, score, t.CSATComment, int32(t.Reopens), int32(t.AgentReplies))
+		if err != nil {
+			return fmt.Errorf("store ticket %s: %w", t.ID, err)
+		}
+	}
+	return nil
+}
+
+// TicketsByID loads the named tickets through conn (the writer's view).
+// Missing ids are absent from the map.
+func TicketsByID(ctx context.Context, conn *sql.Conn, ids []string) (map[string]*model.Ticket, error) {
+	out := make(map[string]*model.Ticket, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id IN (SELECT unnest(?::VARCHAR[]))`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[t.ID] = t
+	}
+	return out, rows.Err()
+}
+
+// MaxTicketNumber returns the highest ticket number in use (0 when empty).
+func (s *Store) MaxTicketNumber(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.DB.QueryRowContext(ctx, `SELECT coalesce(max(number), 0) FROM events WHERE type = 'created'`).Scan(&n)
+	return n, err
+}
+
+// Ticket returns a ticket by id, or by number when ref is all digits.
+func (s *Store) Ticket(ctx context.Context, ref string) (*model.Ticket, error) {
+	query := `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
+	var arg any = ref
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		query = `SELECT ` + ticketColumns + ` FROM tickets WHERE number = ? OR id = ? ORDER BY number = ? DESC LIMIT 1`
+		return s.ticketRow(ctx, query, n, ref, n)
+	}
+	return s.ticketRow(ctx, query, arg)
+}
+
+func (s *Store) ticketRow(ctx context.Context, query string, args ...any) (*model.Ticket, error) {
+	t, err := scanTicket(s.DB.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, model.ErrNotFound
+	}
+	return t, err
+}
+
+// CountTickets returns how many tickets the projection holds.
+func (s *Store) CountTickets(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM tickets`).Scan(&n)
+	return n, err
+}
+
+// TicketFilter selects tickets for a list. Empty fields do not filter.
+type TicketFilter struct {
+	Status, Priority, Team, Assignee, Category, Type, Channel, Tag []string
+	Query                                                          string // text in subject or description
+	CreatedFrom, CreatedTo                                         time.Time
+	Sort                                                           TicketSort
+	After                                                          *Cursor // the last ticket of the previous page
+	Limit                                                          int
+}
+
+// TicketSort is a sortable column, descending when Desc.
+type TicketSort struct {
+	Field string // created_at, updated_at, number or priority
+	Desc  bool
+}
+
+// SortFields are the columns a list can be sorted by.
+var SortFields = []string{"created_at", "updated_at", "number", "priority"}
+
+// Cursor marks the position after which the next page starts: the sort
+// value of the last ticket shown and its number, which breaks ties.
+type Cursor struct {
+	Value  string
+	Number int64
+}
+
+// sortExpr is the SQL for a sort field; priority sorts by urgency.
+func sortExpr(field string) string {
+	switch field {
+	case "updated_at":
+		return "updated_at"
+	case "number":
+		return "number"
+	case "priority":
+		return "CASE priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END"
+	default:
+		return "created_at"
+	}
+}
+
+// CursorFor returns the cursor that continues a list after t.
+func CursorFor(t *model.Ticket, sort TicketSort) Cursor {
+	switch sort.Field {
+	case "updated_at":
+		return Cursor{Value: t.UpdatedAt.UTC().Format(time.RFC3339Nano), Number: t.Number}
+	case "number":
+		return Cursor{Value: strconv.FormatInt(t.Number, 10), Number: t.Number}
+	case "priority":
+		return Cursor{Value: strconv.Itoa(t.Priority.Rank()), Number: t.Number}
+	default:
+		return Cursor{Value: t.CreatedAt.UTC().Format(time.RFC3339Nano), Number: t.Number}
+	}
+}
+
+// ListTickets returns one page of tickets matching f.
+func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]*model.Ticket, error) {
+	var where []string
+	var args []any
+	in := func(column string, values []string) {
+		if len(values) > 0 {
+			where = append(where, column+` IN (SELECT unnest(?::VARCHAR[]))`)
+			args = append(args, values)
+		}
+	}
+	in("status", f.Status)
+	in("priority", f.Priority)
+	in("team", f.Team)
+	in("assignee", f.Assignee)
+	in("category", f.Category)
+	in("type", f.Type)
+	in("channel", f.Channel)
+	if len(f.Tag) > 0 {
+		where = append(where, `list_has_all(tags, ?::VARCHAR[])`)
+		args = append(args, f.Tag)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		where = append(where, `(contains(lower(subject), lower(?)) OR contains(lower(description), lower(?)))`)
+		args = append(args, q, q)
+	}
+	if !f.CreatedFrom.IsZero() {
+		where = append(where, `created_at >= ?`)
+		args = append(args, f.CreatedFrom)
+	}
+	if !f.CreatedTo.IsZero() {
+		where = append(where, `created_at < ?`)
+		args = append(args, f.CreatedTo)
+	}
+	key := sortExpr(f.Sort.Field)
+	dir, cmp := "ASC", ">"
+	if f.Sort.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if f.After != nil {
+		var value any = f.After.Value
+		switch f.Sort.Field {
+		case "number", "priority":
+			n, err := strconv.ParseInt(f.After.Value, 10, 64)
+			if err != nil {
+				return nil, model.Invalid("cursor", "is not a cursor of this list")
+			}
+			value = n
+		default:
+			t, err := time.Parse(time.RFC3339Nano, f.After.Value)
+			if err != nil {
+				return nil, model.Invalid("cursor", "is not a cursor of this list")
+			}
+			value = t
+		}
+		where = append(where, fmt.Sprintf(`(%s, number) %s (?, ?)`, key, cmp))
+		args = append(args, value, f.After.Number)
+	}
+	query := `SELECT ` + ticketColumns + ` FROM tickets`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	query += fmt.Sprintf(` ORDER BY %s %s, number %s LIMIT %d`, key, dir, dir, limit)
+	rows, err := s.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*model.Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
