@@ -283,4 +283,3 @@ func (c *RateCSAT) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error)
 	e.Score, e.Comment = &c.Score, &c.Comment
 	return []*model.Event{e}, nil
 }
-

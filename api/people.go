@@ -1,0 +1,118 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/deskpulse/deskpulse/model"
+)
+
+func (s *Server) loadPeople(ctx context.Context) error {
+	agents, err := s.store.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	teams, err := s.store.Teams(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range agents {
+		s.agents[a.Email] = true
+	}
+	for _, t := range teams {
+		s.teams[t.Name] = true
+	}
+	return nil
+}
+
+// knownAgent checks an assignee; "" (nobody) is fine.
+func (s *Server) knownAgent(email string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if email != "" && !s.agents[email] {
+		return badRequest("assignee", "%q is not an agent; add it with POST /api/v1/agents", email)
+	}
+	return nil
+}
+
+// knownTeam checks a team; "" (no team) is fine.
+func (s *Server) knownTeam(name string) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if name != "" && !s.teams[name] {
+		return badRequest("team", "%q is not a team; add it with POST /api/v1/teams", name)
+	}
+	return nil
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
+	agents, err := s.store.Agents(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": agents})
+}
+
+func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
+	var a model.Agent
+	if err := decode(w, r, &a, false); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	err := a.Validate()
+	for _, team := range a.Teams {
+		err = firstError(err, s.knownTeam(team))
+	}
+	if err != nil {
+		if e, ok := err.(*Error); ok && e.Field == "team" {
+			e.Field = "teams"
+		}
+		writeError(w, r, err)
+		return
+	}
+	a.CreatedAt = time.Now().UTC()
+	if err := s.store.CreateAgent(r.Context(), &a); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.mu.Lock()
+	s.agents[a.Email] = true
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
+	teams, err := s.store.Teams(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"teams": teams})
+}
+
+func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
+	var t model.Team
+	if err := decode(w, r, &t, false); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := t.Validate(); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	t.CreatedAt = time.Now().UTC()
+	if err := s.store.CreateTeam(r.Context(), &t); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.mu.Lock()
+	s.teams[t.Name] = true
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, t)
+}
