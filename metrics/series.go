@@ -1,0 +1,569 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// Definition describes a named metric for GET /api/v1/metrics.
+type Definition struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"` // summary, series (one point per interval), breakdown, distribution
+	Description string `json:"description"`
+	Unit        string `json:"unit"`
+}
+
+// Point is the bucket of a series point: a local hour, day, ISO week or
+// month of the reporting zone, [Start, End).
+type Point struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	Label string    `json:"label"` // local start, e.g. 2026-03-08 or 2026-03-08 14:00
+}
+
+// Volume is the "volume" series: tickets created and resolved per interval.
+type Volume struct {
+	Interval string        `json:"interval"`
+	Points   []VolumePoint `json:"points"`
+}
+
+type VolumePoint struct {
+	Point
+	Created  int64 `json:"created"`
+	Resolved int64 `json:"resolved"` // distinct tickets with a resolution in the interval
+}
+
+// Backlog is the "backlog" series: unresolved tickets at the end of each interval.
+type Backlog struct {
+	Interval string         `json:"interval"`
+	Points   []BacklogPoint `json:"points"`
+}
+
+type BacklogPoint struct {
+	Point
+	Backlog int64 `json:"backlog"`
+}
+
+// BacklogAge is "backlog_age": the tickets unresolved at the end of the
+// range (or as of), by age since creation.
+type BacklogAge struct {
+	At      time.Time   `json:"at"`
+	Buckets []AgeBucket `json:"buckets"`
+}
+
+type AgeBucket struct {
+	Label string `json:"label"` // <1d, 1-3d, 3-7d, 7-30d, 30d+
+	Count int64  `json:"count"`
+}
+
+// Heatmap is "created_heatmap": tickets created in the range by local
+// weekday (Monday first) and hour.
+type Heatmap struct {
+	Weekdays []string  `json:"weekdays"`
+	Cells    [][]int64 `json:"cells"` // [weekday][hour]
+}
+
+// DurationSeries is a duration metric per interval (by the interval in
+// which each duration ends).
+type DurationSeries struct {
+	Metric   string          `json:"metric"`
+	Interval string          `json:"interval"`
+	Points   []DurationPoint `json:"points"`
+}
+
+type DurationPoint struct {
+	Point
+	Duration
+}
+
+// SLASeries is "sla_compliance" per interval; Active is at each interval's end.
+type SLASeries struct {
+	Interval string     `json:"interval"`
+	Points   []SLAPoint `json:"points"`
+}
+
+type SLAPoint struct {
+	Point
+	SLA
+}
+
+// CSATSeries is "csat" per interval.
+type CSATSeries struct {
+	Interval string      `json:"interval"`
+	Points   []CSATPoint `json:"points"`
+}
+
+type CSATPoint struct {
+	Point
+	CSAT
+}
+
+// Durations is "durations": every per-ticket duration over the range,
+// and agent replies per resolved ticket.
+type Durations struct {
+	FirstResponse   Duration `json:"first_response_minutes"`
+	FirstResolution Duration `json:"first_resolution_minutes"`
+	Resolution      Duration `json:"resolution_minutes"`
+	RequesterWait   Duration `json:"requester_wait_minutes"`
+	AgentWait       Duration `json:"agent_wait_minutes"`
+	OnHold          Duration `json:"on_hold_minutes"`
+	AgentWork       Duration `json:"agent_work_minutes"`
+	AgentReplies    Stats    `json:"agent_replies"` // per ticket whose last resolution is in range
+}
+
+// Breakdown is a "by_*" breakdown (and "agents", the agent table): the
+// core KPIs per value of a dimension, the ticket's current value.
+type Breakdown struct {
+	Dimension string         `json:"dimension"`
+	Rows      []BreakdownRow `json:"rows"`
+}
+
+type BreakdownRow struct {
+	Key                 string   `json:"key"` // "" = none (unassigned, no category)
+	TicketsCreated      int64    `json:"tickets_created"`
+	TicketsAssigned     int64    `json:"tickets_assigned"` // distinct tickets assigned to it in range (agent, team); else tickets assigned in range
+	TicketsResolved     int64    `json:"tickets_resolved"`
+	Backlog             int64    `json:"backlog"`
+	FirstResponseMedian *float64 `json:"first_response_median_minutes"`
+	ResolutionMedian    *float64 `json:"resolution_median_minutes"`
+	SLACompliancePct    *float64 `json:"sla_compliance_pct"` // both targets together
+	CSATScorePct        *float64 `json:"csat_score_pct"`
+	Reopens             int64    `json:"reopens"` // reopen events in range
+}
+
+// dimensions of the breakdowns: name -> per-ticket column.
+var dimensions = []struct{ name, col, label string }{
+	{"team", "team", "team"}, {"agent", "assignee", "agent (assignee)"}, {"priority", "priority", "priority"},
+	{"category", "coalesce(category, '')", "category"}, {"channel", "channel", "channel"}, {"type", "type", "ticket type"},
+}
+
+// List names every series and breakdown that Series answers, plus the summary.
+func (e *Engine) List() []Definition {
+	defs := []Definition{
+		{"summary", "summary", "Headline KPIs of the range and the previous period of equal length (GET /api/v1/metrics/summary).", "mixed"},
+		{"volume", "series", "Tickets created and distinct tickets resolved per interval.", "tickets"},
+		{"backlog", "series", "Tickets created before and not resolved or closed at the end of each interval.", "tickets"},
+		{"backlog_age", "distribution", "Tickets unresolved at the end of the range by age since creation.", "tickets"},
+		{"created_heatmap", "distribution", "Tickets created in the range by local weekday and hour.", "tickets"},
+	}
+	for _, d := range durationDefs {
+		defs = append(defs, Definition{d.name, "series", d.description + " Count, mean, p50, p90 per interval, calendar and business minutes.", "minutes"})
+	}
+	defs = append(defs,
+		Definition{"sla_compliance", "series", "SLA targets achieved and breached per interval (by decision instant), active at each interval's end, compliance %.", "targets"},
+		Definition{"csat", "series", "CSAT responses, satisfied (4-5), score % and response rate % per interval.", "ratings"},
+		Definition{"durations", "distribution", "Every duration over the range (first response, first and full resolution, requester wait, agent wait, on hold, agent work) and agent replies per resolved ticket.", "minutes"},
+	)
+	for _, d := range dimensions {
+		defs = append(defs, Definition{"by_" + d.name, "breakdown", "Created, assigned, resolved, backlog, median first response and resolution, SLA %, CSAT %, reopens by " + d.label + ".", "mixed"})
+	}
+	defs = append(defs, Definition{"agents", "breakdown", "The agent table: by_agent.", "mixed"})
+	return defs
+}
+
+// Series computes one named series or breakdown (see List).
+func (e *Engine) Series(ctx context.Context, name string, q Query) (any, error) {
+	if !slices.ContainsFunc(e.List(), func(d Definition) bool { return d.Name == name }) {
+		return nil, fmt.Errorf("metric %q: %w", name, model.ErrNotFound)
+	}
+	k, err := e.prepare(ctx, &q)
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "summary":
+		return e.Summary(ctx, q)
+	case "volume":
+		return e.volume(ctx, &q, k)
+	case "backlog":
+		return e.backlog(ctx, &q, k)
+	case "backlog_age":
+		return e.backlogAge(ctx, &q, k)
+	case "created_heatmap":
+		return e.heatmap(ctx, &q, k)
+	case "sla_compliance":
+		return e.slaSeries(ctx, &q, k)
+	case "csat":
+		return e.csatSeries(ctx, &q, k)
+	case "durations":
+		return e.durations(ctx, &q, k)
+	case "agents":
+		return e.breakdown(ctx, &q, k, "agent")
+	}
+	if d, ok := strings.CutPrefix(name, "by_"); ok {
+		return e.breakdown(ctx, &q, k, d)
+	}
+	return e.durationSeries(ctx, &q, k, durationByName(name))
+}
+
+// perBucket runs aggregates grouped by the bucket of col over the rows of
+// from (a table expression) whose col is in the range; it returns rows by
+// bucket key.
+func (e *Engine) perBucket(ctx context.Context, q *Query, k time.Time, from, col, where string, s *sel) (map[string][]any, error) {
+	p := period{q.From, q.To}
+	query := fmt.Sprintf(`WITH %s SELECT %s AS bucket_key, %s FROM (SELECT *, %s AS bucket FROM %s WHERE %s AND %s) GROUP BY bucket`,
+		e.ticketsCTE(q, k), keySQL("bucket"), s.sql(), bucketSQL(col, q), from, p.has(col), where)
+	rows, err := e.rows(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]any, len(rows))
+	for _, r := range rows {
+		out[asString(r[0])] = r[1:]
+	}
+	return out, nil
+}
+
+func pointOf(b bucket, q *Query) Point {
+	label := b.start.Format(time.DateOnly)
+	if q.Interval == "hour" {
+		label = b.start.Format("2006-01-02 15:04")
+	}
+	return Point{Start: b.start, End: b.end, Label: label}
+}
+
+// resolvedEvents is the table expression of resolution events visible at k
+// for the filtered tickets.
+func resolvedEvents(q *Query, k time.Time) string {
+	return fmt.Sprintf(`(SELECT ticket_id, occurred_at FROM events WHERE type = 'resolved' AND %s)`, eventsIn(q, k, ""))
+}
+
+func (e *Engine) volume(ctx context.Context, q *Query, k time.Time) (*Volume, error) {
+	var s sel
+	c := s.add("count(*)")
+	created, err := e.perBucket(ctx, q, k, "t", "created_at", "true", &s)
+	if err != nil {
+		return nil, err
+	}
+	s = sel{}
+	r := s.add("count(DISTINCT ticket_id)")
+	resolved, err := e.perBucket(ctx, q, k, resolvedEvents(q, k), "occurred_at", "true", &s)
+	if err != nil {
+		return nil, err
+	}
+	out := &Volume{Interval: q.Interval, Points: []VolumePoint{}}
+	for _, b := range buckets(q) {
+		p := VolumePoint{Point: pointOf(b, q)}
+		if row := created[b.key]; row != nil {
+			p.Created = asInt(row[c])
+		}
+		if row := resolved[b.key]; row != nil {
+			p.Resolved = asInt(row[r])
+		}
+		out.Points = append(out.Points, p)
+	}
+	return out, nil
+}
+
+// backlogDeltas returns the backlog before the range and its change per
+// bucket: +1 per created or reopened event, -1 per resolved event.
+func (e *Engine) backlogDeltas(ctx context.Context, q *Query, k time.Time) (int64, map[string]int64, error) {
+	delta := "CASE WHEN type = 'resolved' THEN -1 ELSE 1 END"
+	base := fmt.Sprintf(`(SELECT ticket_id, type, occurred_at FROM events WHERE type IN ('created', 'reopened', 'resolved') AND %s)`, eventsIn(q, k, ""))
+	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT coalesce(sum(%s), 0) FROM %s WHERE occurred_at < %s`, e.ticketsCTE(q, k), delta, base, tsLit(q.From)))
+	if err != nil {
+		return 0, nil, err
+	}
+	var s sel
+	d := s.add(fmt.Sprintf("sum(%s)", delta))
+	rows, err := e.perBucket(ctx, q, k, base, "occurred_at", "true", &s)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := map[string]int64{}
+	for key, r := range rows {
+		out[key] = asInt(r[d])
+	}
+	return asInt(row[0]), out, nil
+}
+
+func (e *Engine) backlog(ctx context.Context, q *Query, k time.Time) (*Backlog, error) {
+	n, deltas, err := e.backlogDeltas(ctx, q, k)
+	if err != nil {
+		return nil, err
+	}
+	out := &Backlog{Interval: q.Interval, Points: []BacklogPoint{}}
+	for _, b := range buckets(q) {
+		n += deltas[b.key]
+		out.Points = append(out.Points, BacklogPoint{Point: pointOf(b, q), Backlog: n})
+	}
+	return out, nil
+}
+
+// unresolvedAt is the SQL of the filtered tickets unresolved at instant at
+// (after the events before it): from the per-ticket status when no event
+// is later, else by replaying the created/reopened/resolved events.
+func (e *Engine) unresolvedAt(q *Query, k, at time.Time) string {
+	e.mu.Lock()
+	latest := e.maxAt
+	e.mu.Unlock()
+	if at.After(latest) && !k.Before(latest) {
+		return fmt.Sprintf(`(SELECT * FROM t WHERE status NOT IN ('resolved', 'closed') AND created_at < %s)`, tsLit(at))
+	}
+	return fmt.Sprintf(`(SELECT t.* FROM t JOIN (SELECT ticket_id FROM events
+		WHERE type IN ('created', 'reopened', 'resolved') AND occurred_at < %s AND occurred_at <= %s
+		GROUP BY ticket_id HAVING sum(CASE WHEN type = 'resolved' THEN -1 ELSE 1 END) > 0) u USING (ticket_id))`, tsLit(at), tsLit(k))
+}
+
+var ageBuckets = []struct {
+	label string
+	days  float64
+}{{"<1d", 1}, {"1-3d", 3}, {"3-7d", 7}, {"7-30d", 30}, {"30d+", 0}}
+
+func (e *Engine) backlogAge(ctx context.Context, q *Query, k time.Time) (*BacklogAge, error) {
+	at := q.To
+	if k.Before(at) {
+		at = k
+	}
+	var s sel
+	age := fmt.Sprintf("(epoch(%s) - epoch(created_at)) / 86400.0", tsLit(at))
+	lower := "-1e300"
+	for _, b := range ageBuckets {
+		cond := fmt.Sprintf("%s >= %s", age, lower)
+		if b.days > 0 {
+			cond += fmt.Sprintf(" AND %s < %g", age, b.days)
+			lower = fmt.Sprintf("%g", b.days)
+		}
+		s.add(fmt.Sprintf("count(*) FILTER (%s)", cond))
+	}
+	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT %s FROM %s`, e.ticketsCTE(q, k), s.sql(), e.unresolvedAt(q, k, at)))
+	if err != nil {
+		return nil, err
+	}
+	out := &BacklogAge{At: at}
+	for i, b := range ageBuckets {
+		out.Buckets = append(out.Buckets, AgeBucket{Label: b.label, Count: asInt(row[i])})
+	}
+	return out, nil
+}
+
+func (e *Engine) heatmap(ctx context.Context, q *Query, k time.Time) (*Heatmap, error) {
+	local := fmt.Sprintf("(created_at AT TIME ZONE %s)", sqlString(q.TZ.String()))
+	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %s SELECT isodow(%s) AS d, hour(%s) AS h, count(*) FROM t WHERE %s GROUP BY d, h`,
+		e.ticketsCTE(q, k), local, local, period{q.From, q.To}.has("created_at")))
+	if err != nil {
+		return nil, err
+	}
+	out := &Heatmap{Weekdays: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Cells: make([][]int64, 7)}
+	for i := range out.Cells {
+		out.Cells[i] = make([]int64, 24)
+	}
+	for _, r := range rows {
+		out.Cells[asInt(r[0])-1][asInt(r[1])] = asInt(r[2])
+	}
+	return out, nil
+}
+
+func (e *Engine) durationSeries(ctx context.Context, q *Query, k time.Time, d durationDef) (*DurationSeries, error) {
+	var s sel
+	read := s.duration(d, "true")
+	rows, err := e.perBucket(ctx, q, k, "t", d.end, "true", &s)
+	if err != nil {
+		return nil, err
+	}
+	out := &DurationSeries{Metric: d.name, Interval: q.Interval, Points: []DurationPoint{}}
+	for _, b := range buckets(q) {
+		p := DurationPoint{Point: pointOf(b, q)}
+		if row := rows[b.key]; row != nil {
+			p.Duration = read(row)
+		} else {
+			p.Duration = Duration{}
+		}
+		out.Points = append(out.Points, p)
+	}
+	return out, nil
+}
+
+func (e *Engine) durations(ctx context.Context, q *Query, k time.Time) (*Durations, error) {
+	var s sel
+	p := period{q.From, q.To}
+	var reads []func([]any) Duration
+	for _, d := range durationDefs {
+		reads = append(reads, s.duration(d, p.has(d.end)))
+	}
+	replies := s.stats("agent_replies", p.has("resolved_at"))
+	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT %s FROM t`, e.ticketsCTE(q, k), s.sql()))
+	if err != nil {
+		return nil, err
+	}
+	return &Durations{
+		FirstResponse: reads[0](row), FirstResolution: reads[1](row), Resolution: reads[2](row),
+		RequesterWait: reads[3](row), AgentWait: reads[4](row), OnHold: reads[5](row), AgentWork: reads[6](row),
+		AgentReplies: replies(row),
+	}, nil
+}
+
+func (e *Engine) slaSeries(ctx context.Context, q *Query, k time.Time) (*SLASeries, error) {
+	type counts struct {
+		decided          map[string][]any
+		opened           map[string][]any
+		before           int64
+		achieved, breach int
+	}
+	var per [2]counts
+	for i, p := range []string{"fr", "res"} {
+		var s sel
+		a := s.add(fmt.Sprintf("count(*) FILTER (%s_o = 'achieved')", p))
+		b := s.add(fmt.Sprintf("count(*) FILTER (%s_o = 'breached')", p))
+		dec, err := e.perBucket(ctx, q, k, "t", p+"_d", "true", &s)
+		if err != nil {
+			return nil, err
+		}
+		s = sel{}
+		s.add("count(*)")
+		opened, err := e.perBucket(ctx, q, k, "t", "created_at", p+"_policy IS NOT NULL", &s)
+		if err != nil {
+			return nil, err
+		}
+		row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT count(*) FILTER (created_at < %[2]s) - count(*) FILTER (%[3]s_d < %[2]s) FROM t WHERE %[3]s_policy IS NOT NULL`,
+			e.ticketsCTE(q, k), tsLit(q.From), p))
+		if err != nil {
+			return nil, err
+		}
+		per[i] = counts{decided: dec, opened: opened, before: asInt(row[0]), achieved: a, breach: b}
+	}
+	out := &SLASeries{Interval: q.Interval, Points: []SLAPoint{}}
+	active := [2]int64{per[0].before, per[1].before}
+	for _, b := range buckets(q) {
+		pt := SLAPoint{Point: pointOf(b, q)}
+		var t [2]SLATarget
+		for i := range per {
+			if row := per[i].decided[b.key]; row != nil {
+				t[i].Achieved, t[i].Breached = asInt(row[per[i].achieved]), asInt(row[per[i].breach])
+			}
+			if row := per[i].opened[b.key]; row != nil {
+				active[i] += asInt(row[0])
+			}
+			active[i] -= t[i].Achieved + t[i].Breached
+			t[i].Active = active[i]
+			t[i].CompliancePct = pct(t[i].Achieved, t[i].Achieved+t[i].Breached)
+		}
+		pt.SLA = SLA{FirstResponse: t[0], Resolution: t[1]}
+		out.Points = append(out.Points, pt)
+	}
+	return out, nil
+}
+
+func (e *Engine) csatSeries(ctx context.Context, q *Query, k time.Time) (*CSATSeries, error) {
+	var s sel
+	resp := s.add("count(*) FILTER (csat_score IS NOT NULL)")
+	sat := s.add("count(*) FILTER (csat_score >= 4)")
+	rows, err := e.perBucket(ctx, q, k, "t", "csat_at", "true", &s)
+	if err != nil {
+		return nil, err
+	}
+	vol, err := e.volume(ctx, q, k)
+	if err != nil {
+		return nil, err
+	}
+	out := &CSATSeries{Interval: q.Interval, Points: []CSATPoint{}}
+	for i, b := range buckets(q) {
+		p := CSATPoint{Point: pointOf(b, q)}
+		if row := rows[b.key]; row != nil {
+			p.Responses, p.Satisfied = asInt(row[resp]), asInt(row[sat])
+		}
+		p.ScorePct = pct(p.Satisfied, p.Responses)
+		p.ResponseRatePct = pct(p.Responses, vol.Points[i].Resolved)
+		out.Points = append(out.Points, p)
+	}
+	return out, nil
+}
+
+func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim string) (*Breakdown, error) {
+	i := slices.IndexFunc(dimensions, func(d struct{ name, col, label string }) bool { return d.name == dim })
+	if i < 0 {
+		return nil, fmt.Errorf("breakdown %q: %w", dim, model.ErrNotFound)
+	}
+	col := dimensions[i].col
+	p := period{q.From, q.To}
+	end := q.To
+	if k.Before(end) {
+		end = k
+	}
+	cte := `WITH ` + e.ticketsCTE(q, k)
+	rows := map[string]*BreakdownRow{}
+	get := func(key any) *BreakdownRow {
+		ks := asString(key)
+		if rows[ks] == nil {
+			rows[ks] = &BreakdownRow{Key: ks}
+		}
+		return rows[ks]
+	}
+	// per-ticket figures
+	res, err := e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key,
+		count(*) FILTER (%s),
+		quantile_cont(frt_min, 0.5) FILTER (%s),
+		quantile_cont(res_min, 0.5) FILTER (%s),
+		count(*) FILTER (fr_o = 'achieved' AND %s) + count(*) FILTER (res_o = 'achieved' AND %s),
+		count(*) FILTER (fr_o = 'breached' AND %s) + count(*) FILTER (res_o = 'breached' AND %s),
+		count(*) FILTER (csat_score IS NOT NULL AND %s),
+		count(*) FILTER (csat_score >= 4 AND %s)
+		FROM t GROUP BY key`, cte, col, p.has("created_at"), p.has("first_reply_at"), p.has("resolved_at"),
+		p.has("fr_d"), p.has("res_d"), p.has("fr_d"), p.has("res_d"), p.has("csat_at"), p.has("csat_at")))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		b := get(r[0])
+		b.TicketsCreated = asInt(r[1])
+		b.FirstResponseMedian, b.ResolutionMedian = round2(asFloat(r[2])), round2(asFloat(r[3]))
+		a, br := asInt(r[4]), asInt(r[5])
+		b.SLACompliancePct = pct(a, a+br)
+		b.CSATScorePct = pct(asInt(r[7]), asInt(r[6]))
+	}
+	// resolutions, reopens and assignments in range
+	res, err = e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key,
+		count(DISTINCT ticket_id) FILTER (type = 'resolved'),
+		count(*) FILTER (type = 'reopened'),
+		count(DISTINCT ticket_id) FILTER (type = 'assigned')
+		FROM (SELECT ticket_id, type FROM events WHERE type IN ('resolved', 'reopened', 'assigned') AND %s AND %s) ev
+		JOIN t USING (ticket_id) GROUP BY key`, cte, col, p.has("occurred_at"), eventsIn(q, k, "")))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		b := get(r[0])
+		b.TicketsResolved, b.Reopens = asInt(r[1]), asInt(r[2])
+		if dim != "agent" && dim != "team" {
+			b.TicketsAssigned = asInt(r[3])
+		}
+	}
+	if dim == "agent" || dim == "team" {
+		evCol := map[string]string{"agent": "assignee", "team": "team"}[dim]
+		res, err = e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key, count(DISTINCT ticket_id) FROM events
+			WHERE type = 'assigned' AND %s IS NOT NULL AND %s AND %s GROUP BY key`, cte, evCol, evCol, p.has("occurred_at"), eventsIn(q, k, "")))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res {
+			get(r[0]).TicketsAssigned = asInt(r[1])
+		}
+	}
+	// backlog at the end
+	res, err = e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key, count(*) FROM %s GROUP BY key`, cte, col, e.unresolvedAt(q, k, end)))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		get(r[0]).Backlog = asInt(r[1])
+	}
+	out := &Breakdown{Dimension: dim, Rows: []BreakdownRow{}}
+	for _, r := range rows {
+		if r.TicketsCreated+r.TicketsAssigned+r.TicketsResolved+r.Backlog+r.Reopens == 0 && r.FirstResponseMedian == nil && r.SLACompliancePct == nil && r.CSATScorePct == nil {
+			continue
+		}
+		out.Rows = append(out.Rows, *r)
+	}
+	slices.SortFunc(out.Rows, func(a, b BreakdownRow) int {
+		if a.TicketsCreated != b.TicketsCreated {
+			return int(b.TicketsCreated - a.TicketsCreated)
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return out, nil
+}

@@ -1,0 +1,299 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// durationDef is one duration metric: its calendar and business columns in
+// the per-ticket rows and the instant at which it ends, which decides the
+// range it counts in.
+type durationDef struct {
+	name, cal, bus, end, description string
+}
+
+var durationDefs = []durationDef{
+	{"first_response_minutes", "frt_min", "frt_bmin", "first_reply_at",
+		"Created to the first public comment by an agent (internal notes, requester comments and system messages do not count)."},
+	{"first_resolution_minutes", "first_res_min", "first_res_bmin", "first_resolved_at",
+		"Created to the first resolution."},
+	{"resolution_minutes", "res_min", "res_bmin", "resolved_at",
+		"Full resolution time: created to the last resolution, for tickets resolved or closed as of the knowledge instant."},
+	{"requester_wait_minutes", "requester_wait_min", "requester_wait_bmin", "resolved_at",
+		"Time in new, open and on_hold up to the last resolution."},
+	{"agent_wait_minutes", "agent_wait_min", "agent_wait_bmin", "resolved_at",
+		"Time in pending (waiting on the requester) up to the last resolution."},
+	{"on_hold_minutes", "on_hold_min", "on_hold_bmin", "resolved_at",
+		"Time in on_hold (waiting on a third party) up to the last resolution."},
+	{"agent_work_minutes", "agent_work_min", "agent_work_bmin", "resolved_at",
+		"Time in new and open up to the last resolution."},
+}
+
+func durationByName(name string) durationDef {
+	for _, d := range durationDefs {
+		if d.name == name {
+			return d
+		}
+	}
+	panic("metrics: no duration " + name)
+}
+
+// period is a half-open range of instants.
+type period struct{ from, to time.Time }
+
+func (p period) has(col string) string {
+	return fmt.Sprintf("(%s >= %s AND %s < %s)", col, tsLit(p.from), col, tsLit(p.to))
+}
+
+// sel collects the expressions of one SELECT so results can be read back
+// by position.
+type sel struct{ exprs []string }
+
+func (s *sel) add(expr string) int { s.exprs = append(s.exprs, expr); return len(s.exprs) - 1 }
+func (s *sel) sql() string         { return strings.Join(s.exprs, ",\n\t") }
+
+func (s *sel) stats(col, cond string) func(row []any) Stats {
+	c := s.add(fmt.Sprintf("count(%s) FILTER (%s)", col, cond))
+	m := s.add(fmt.Sprintf("avg(%s) FILTER (%s)", col, cond))
+	q := s.add(fmt.Sprintf("quantile_cont(%s, [0.5, 0.9]) FILTER (%s)", col, cond))
+	return func(row []any) Stats {
+		st := Stats{Count: asInt(row[c]), Mean: round2(asFloat(row[m]))}
+		p50, p90 := asQuantiles(row[q])
+		st.P50, st.P90 = round2(p50), round2(p90)
+		return st
+	}
+}
+
+func (s *sel) duration(d durationDef, cond string) func(row []any) Duration {
+	cal := s.stats(d.cal, cond)
+	bus := s.stats(d.bus, cond)
+	return func(row []any) Duration { return Duration{Stats: cal(row), Business: bus(row)} }
+}
+
+// slaCols are the per-ticket SLA outcome and decision instant at
+// knowledge instant k: a target with a fulfilment is achieved or breached;
+// an unfulfilled one is breached once its (projected) breach instant has
+// passed; otherwise it is undecided.
+func slaCols(k time.Time) string {
+	K := tsLit(k)
+	var b strings.Builder
+	for _, p := range []string{"fr", "res"} {
+		fmt.Fprintf(&b, `, CASE WHEN %[1]s_outcome IS NOT NULL THEN %[1]s_outcome WHEN %[1]s_breach_at <= %[2]s THEN 'breached' END AS %[1]s_o`, p, K)
+		fmt.Fprintf(&b, `, CASE WHEN %[1]s_outcome = 'achieved' THEN %[1]s_fulfilled_at WHEN %[1]s_outcome = 'breached' OR %[1]s_breach_at <= %[2]s THEN %[1]s_breach_at END AS %[1]s_d`, p, K)
+	}
+	return b.String()
+}
+
+func (s *sel) sla(prefix string, p period, k time.Time) func(row []any) SLATarget {
+	end := p.to
+	if k.Before(end) {
+		end = k
+	}
+	a := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_o = 'achieved' AND %[2]s)", prefix, p.has(prefix+"_d")))
+	b := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_o = 'breached' AND %[2]s)", prefix, p.has(prefix+"_d")))
+	c := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_policy IS NOT NULL AND created_at < %[2]s AND (%[1]s_d IS NULL OR %[1]s_d >= %[2]s))", prefix, tsLit(end)))
+	return func(row []any) SLATarget {
+		t := SLATarget{Achieved: asInt(row[a]), Breached: asInt(row[b]), Active: asInt(row[c])}
+		t.CompliancePct = pct(t.Achieved, t.Achieved+t.Breached)
+		return t
+	}
+}
+
+// ticketsCTE is "t": the per-ticket rows at knowledge instant k that pass
+// the query's filters, with their SLA outcomes.
+func (e *Engine) ticketsCTE(q *Query, k time.Time) string {
+	return fmt.Sprintf(`t AS (SELECT *%s FROM %s WHERE %s)`, slaCols(k), e.source(k), q.filterSQL())
+}
+
+// eventsIn restricts an events query to the filtered tickets when needed.
+func eventsIn(q *Query, k time.Time, alias string) string {
+	cond := fmt.Sprintf("%soccurred_at <= %s", alias, tsLit(k))
+	if q.filtered() {
+		cond += fmt.Sprintf(" AND %sticket_id IN (SELECT ticket_id FROM t)", alias)
+	}
+	return cond
+}
+
+// Summary computes the headline KPIs of q's range and of the period of
+// equal length before it.
+func (e *Engine) Summary(ctx context.Context, q Query) (*Summary, error) {
+	k, err := e.prepare(ctx, &q)
+	if err != nil {
+		return nil, err
+	}
+	pf, pt := q.previous()
+	periods := []period{{q.From, q.To}, {pf, pt}}
+	figs, err := e.figures(ctx, &q, k, periods)
+	if err != nil {
+		return nil, err
+	}
+	return &Summary{
+		Range:    Range{From: q.From, To: q.To, TZ: q.TZ.String(), AsOf: k},
+		Figures:  figs[0],
+		Previous: Previous{From: pf, To: pt, Figures: figs[1]},
+	}, nil
+}
+
+// figures computes Figures for each period with three scans: the
+// per-ticket rows, the resolutions and the backlog events.
+func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []period) ([]Figures, error) {
+	out := make([]Figures, len(periods))
+	cte := `WITH ` + e.ticketsCTE(q, k)
+
+	// 1. per-ticket rows: created, durations, SLA, CSAT
+	var s sel
+	type reader func(row []any, f *Figures)
+	var readers []reader
+	for i, p := range periods {
+		created := s.add(fmt.Sprintf("count(*) FILTER (%s)", p.has("created_at")))
+		frt := s.duration(durationByName("first_response_minutes"), p.has("first_reply_at"))
+		first := s.duration(durationByName("first_resolution_minutes"), p.has("first_resolved_at"))
+		full := s.duration(durationByName("resolution_minutes"), p.has("resolved_at"))
+		slaFR := s.sla("fr", p, k)
+		slaRes := s.sla("res", p, k)
+		resp := s.add(fmt.Sprintf("count(*) FILTER (csat_score IS NOT NULL AND %s)", p.has("csat_at")))
+		sat := s.add(fmt.Sprintf("count(*) FILTER (csat_score >= 4 AND %s)", p.has("csat_at")))
+		_ = i
+		readers = append(readers, func(row []any, f *Figures) {
+			f.TicketsCreated = asInt(row[created])
+			f.FirstResponseMinutes, f.FirstResolutionMinutes, f.ResolutionMinutes = frt(row), first(row), full(row)
+			f.SLA = SLA{FirstResponse: slaFR(row), Resolution: slaRes(row)}
+			f.CSAT.Responses, f.CSAT.Satisfied = asInt(row[resp]), asInt(row[sat])
+			f.CSAT.ScorePct = pct(f.CSAT.Satisfied, f.CSAT.Responses)
+		})
+	}
+	row, err := e.row(ctx, cte+` SELECT `+s.sql()+` FROM t`)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range readers {
+		r(row, &out[i])
+	}
+
+	// 2. resolutions: distinct tickets with a resolution in range
+	lo, hi := cover(periods)
+	s = sel{}
+	var idx [][3]int
+	for _, p := range periods {
+		idx = append(idx, [3]int{
+			s.add(fmt.Sprintf("count(DISTINCT ticket_id) FILTER (%s)", p.has("ev_at"))),
+			s.add(fmt.Sprintf("count(DISTINCT ticket_id) FILTER (%s AND reopens > 0)", p.has("ev_at"))),
+			s.add(fmt.Sprintf("count(DISTINCT ticket_id) FILTER (%s AND agent_replies <= 1)", p.has("ev_at"))),
+		})
+	}
+	row, err = e.row(ctx, cte+fmt.Sprintf(` SELECT %s FROM (
+		SELECT r.ticket_id, r.occurred_at AS ev_at FROM events r
+		WHERE r.type = 'resolved' AND r.occurred_at >= %s AND r.occurred_at < %s AND %s) r
+		JOIN t USING (ticket_id)`, s.sql(), tsLit(lo), tsLit(hi), eventsIn(q, k, "r.")))
+	if err != nil {
+		return nil, err
+	}
+	for i := range periods {
+		f := &out[i]
+		f.TicketsResolved = asInt(row[idx[i][0]])
+		f.ReopenRatePct = pct(asInt(row[idx[i][1]]), f.TicketsResolved)
+		f.OneTouchPct = pct(asInt(row[idx[i][2]]), f.TicketsResolved)
+		f.CSAT.ResponseRatePct = pct(f.CSAT.Responses, f.TicketsResolved)
+	}
+
+	// 3. backlog at the end of each period
+	s = sel{}
+	var bl []int
+	for _, p := range periods {
+		bl = append(bl, s.add(fmt.Sprintf("coalesce(sum(CASE WHEN type = 'resolved' THEN -1 ELSE 1 END) FILTER (occurred_at < %s), 0)", tsLit(p.to))))
+	}
+	row, err = e.row(ctx, cte+fmt.Sprintf(` SELECT %s FROM events
+		WHERE type IN ('created', 'reopened', 'resolved') AND occurred_at < %s AND %s`, s.sql(), tsLit(hi), eventsIn(q, k, "")))
+	if err != nil {
+		return nil, err
+	}
+	for i := range periods {
+		out[i].Backlog = asInt(row[bl[i]])
+	}
+	return out, nil
+}
+
+// cover is the smallest range covering all periods.
+func cover(ps []period) (time.Time, time.Time) {
+	lo, hi := ps[0].from, ps[0].to
+	for _, p := range ps[1:] {
+		if p.from.Before(lo) {
+			lo = p.from
+		}
+		if p.to.After(hi) {
+			hi = p.to
+		}
+	}
+	return lo, hi
+}
+
+// row runs a query that returns one row and scans it untyped.
+func (e *Engine) row(ctx context.Context, query string) ([]any, error) {
+	rows, err := e.st.DB.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("metrics query: %w", err)
+	}
+	defer rows.Close()
+	all, err := scanAll(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(all) != 1 {
+		return nil, fmt.Errorf("metrics query: %d rows, want 1", len(all))
+	}
+	return all[0], nil
+}
+
+// rows runs a query and scans every row untyped.
+func (e *Engine) rows(ctx context.Context, query string) ([][]any, error) {
+	rows, err := e.st.DB.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("metrics query: %w", err)
+	}
+	defer rows.Close()
+	return scanAll(rows)
+}
+
+type rowsScanner interface {
+	Columns() ([]string, error)
+	Next() bool
+	Scan(...any) error
+	Err() error
+}
+
+func scanAll(rows rowsScanner) ([][]any, error) {
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}
+
+func round2(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	v := float64(int64(*p*100+copysign(0.5, *p))) / 100
+	return &v
+}
+
+func copysign(a, b float64) float64 {
+	if b < 0 {
+		return -a
+	}
+	return a
+}
