@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"math"
 	"net/url"
 	"testing"
@@ -378,4 +380,139 @@ func series[T any](t *testing.T, e *Engine, name, raw string) T {
 		t.Fatalf("%s returned %T", name, v)
 	}
 	return out
+}
+
+func TestSeries(t *testing.T) {
+	e, _, _ := load(t, fixtures(), testConfig("2026-04-01T00:00:00Z"))
+	const r = "from=2026-02-08&to=2026-02-11&category=range"
+	// Created: H (Feb 8), F and G (Feb 9). Resolved: F, G (Feb 9); F, H (Feb 10).
+	v := series[*Volume](t, e, "volume", r)
+	if got := []int64{v.Points[0].Created, v.Points[1].Created, v.Points[2].Created, v.Points[0].Resolved, v.Points[1].Resolved, v.Points[2].Resolved}; !slices.Equal(got, []int64{1, 2, 0, 0, 2, 2}) {
+		t.Errorf("volume %v", got)
+	}
+	// Unresolved at the end of Feb 8: H; Feb 9: H; Feb 10: none.
+	bl := series[*Backlog](t, e, "backlog", r)
+	if got := []int64{bl.Points[0].Backlog, bl.Points[1].Backlog, bl.Points[2].Backlog}; !slices.Equal(got, []int64{1, 1, 0}) {
+		t.Errorf("backlog %v", got)
+	}
+	// First response decided: H 00:30, F 08:30, G 11:00 (all Feb 9).
+	// Resolution decided: G Feb 9, H and F Feb 10. Active at each day's end:
+	// FR 1 (H), 0, 0; resolution 1 (H), 2 (F, H), 0.
+	s := series[*SLASeries](t, e, "sla_compliance", r)
+	got := []int64{}
+	for _, p := range s.Points {
+		got = append(got, p.FirstResponse.Achieved, p.FirstResponse.Active, p.Resolution.Achieved, p.Resolution.Active)
+	}
+	if !slices.Equal(got, []int64{0, 1, 0, 1, 3, 0, 1, 2, 0, 0, 2, 0}) {
+		t.Errorf("sla series %v", got)
+	}
+	// Feb 9 at 08:00 and 09:00 UTC, a Monday.
+	h := series[*Heatmap](t, e, "created_heatmap", "from=2026-02-09&to=2026-02-10&category=range")
+	if h.Cells[0][8] != 1 || h.Cells[0][9] != 1 {
+		t.Errorf("heatmap mon %v", h.Cells[0])
+	}
+	// At Feb 10 00:00 only H is open, 25 hours old.
+	age := series[*BacklogAge](t, e, "backlog_age", "from=2026-02-09&to=2026-02-10&category=range")
+	if age.Buckets[1].Label != "1-3d" || age.Buckets[1].Count != 1 || age.Buckets[0].Count != 0 {
+		t.Errorf("backlog age %+v", age.Buckets)
+	}
+	// Agent table for Feb 9: bob has F (reply after 30 min; FR achieved,
+	// resolution decided Feb 10; F's latest rating is on Feb 10), eve has G
+	// (no reply; both targets achieved; rated 4), H is unassigned (reply
+	// after 90 min, open at the end).
+	a := series[*Breakdown](t, e, "agents", "from=2026-02-09&to=2026-02-10&category=range")
+	byKey := map[string]BreakdownRow{}
+	for _, row := range a.Rows {
+		byKey[row.Key] = row
+	}
+	bob, eve, none := byKey["bob@example.com"], byKey["eve@example.com"], byKey[""]
+	if bob.TicketsCreated != 1 || bob.TicketsAssigned != 1 || bob.TicketsResolved != 1 || bob.Backlog != 0 ||
+		fp(bob.FirstResponseMedian) != 30 || fp(bob.SLACompliancePct) != 100 || bob.CSATScorePct != nil {
+		t.Errorf("bob %+v", bob)
+	}
+	if eve.TicketsResolved != 1 || eve.FirstResponseMedian != nil || fp(eve.ResolutionMedian) != 120 || fp(eve.SLACompliancePct) != 100 || fp(eve.CSATScorePct) != 100 {
+		t.Errorf("eve %+v", eve)
+	}
+	if none.Backlog != 1 || fp(none.FirstResponseMedian) != 90 || none.TicketsCreated != 0 {
+		t.Errorf("unassigned %+v", none)
+	}
+	// Every listed metric answers.
+	for _, d := range e.List() {
+		if _, err := e.Series(context.Background(), d.Name, query(t, e, "from=2026-01-01&to=2026-04-01&interval=week")); err != nil {
+			t.Errorf("%s: %v", d.Name, err)
+		}
+	}
+	if _, err := e.Series(context.Background(), "nope", query(t, e, "")); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("unknown series: %v", err)
+	}
+}
+
+func TestSimulate(t *testing.T) {
+	e, _, _ := load(t, fixtures(), testConfig("2026-04-01T00:00:00Z"))
+	// One 24x7 policy, 3h first response, 8h resolution, for P and Q:
+	// P reply after 150 <= 180, resolved after 420 <= 480: both achieved
+	// (actually FR breached under "Urgent and high", resolution achieved).
+	// Q reply after 120 <= 180 achieved (actual: achieved under Default);
+	// still open, due 08:00Z + 8h: breached (actual: breached under Default).
+	cfg := Config{SLA: SLAConfig{Policies: []Policy{{Name: "All", FirstResponse: 3 * time.Hour, Resolution: 8 * time.Hour}}}}
+	res, err := e.Simulate(context.Background(), SimulateRequest{Config: cfg, Query: query(t, e, "from=2026-01-01&to=2026-02-01&category=policy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || res.Rows[0].Policy != "All" || res.Rows[0].Priority != "low" || res.Rows[1].Priority != "urgent" {
+		t.Fatalf("rows %+v", res.Rows)
+	}
+	low, urg := res.Rows[0], res.Rows[1]
+	if low.Simulated.FirstResponse.Achieved != 1 || low.Simulated.Resolution.Breached != 1 || low.Actual.FirstResponse.Achieved != 1 || low.Actual.Resolution.Breached != 1 {
+		t.Errorf("low %+v", low)
+	}
+	if urg.Simulated.FirstResponse.Achieved != 1 || urg.Simulated.Resolution.Achieved != 1 || urg.Actual.FirstResponse.Breached != 1 || urg.Actual.Resolution.Achieved != 1 {
+		t.Errorf("urgent %+v", urg)
+	}
+	if fp(res.Total.Simulated.FirstResponse.CompliancePct) != 100 || fp(res.Total.Actual.FirstResponse.CompliancePct) != 50 ||
+		fp(res.Total.Simulated.Resolution.CompliancePct) != 50 || fp(res.Total.Actual.Resolution.CompliancePct) != 50 {
+		t.Errorf("total %+v", res.Total)
+	}
+}
+
+// TestIncrementalRefresh adds events after the engine started and checks
+// that the refreshed table equals a full rebuild.
+func TestIncrementalRefresh(t *testing.T) {
+	ctx := context.Background()
+	e, st, w := load(t, fixtures(), testConfig("2026-04-01T00:00:00Z"))
+	more := &builder{n: 1000}
+	more.reopen("A", "2026-01-13T08:00:00Z")
+	more.resolve("A", "2026-01-13T09:00:00Z")
+	more.create("Z", "2026-02-09T12:00:00Z", model.PriorityHigh, "range")
+	if err := w.BulkLoad(ctx, more.events); err != nil {
+		t.Fatal(err)
+	}
+	s := summary(t, e, "from=2026-02-09&to=2026-02-10&category=range")
+	if s.TicketsCreated != 3 || s.Backlog != 2 {
+		t.Errorf("after new events: created %d backlog %d, want 3 and 2", s.TicketsCreated, s.Backlog)
+	}
+	var diff int64
+	full := ticketSQL(&e.cfg, "true", nil, ts("2025-12-01T00:00:00Z"), ts("2027-12-01T00:00:00Z"))
+	if err := st.DB.QueryRowContext(ctx, `SELECT count(*) FROM ((SELECT * FROM metrics_tickets EXCEPT ALL (`+full+`)) UNION ALL ((`+full+`) EXCEPT ALL SELECT * FROM metrics_tickets))`).Scan(&diff); err != nil {
+		t.Fatal(err)
+	}
+	if diff != 0 {
+		t.Errorf("incremental table differs from a rebuild in %d rows", diff)
+	}
+	// A reopened engine on the same file keeps the table (same fingerprint).
+	e2, err := New(st, e.cfg)
+	if err != nil || e2.seq != e.seq {
+		t.Fatalf("reopen: %v, seq %d vs %d", err, e2.seq, e.seq)
+	}
+	// Another config rebuilds it.
+	cfg := e.cfg
+	cfg.SLA.Policies = cfg.SLA.Policies[1:]
+	e3, err := New(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := e3.ticketSLAAt(ctx, "A", ts("2026-04-01T00:00:00Z"))
+	if a.FirstResponse.Policy != "Default" {
+		t.Errorf("after config change A is under %q", a.FirstResponse.Policy)
+	}
 }

@@ -518,10 +518,10 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 	}
 	// resolutions, reopens and assignments in range
 	res, err = e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key,
-		count(DISTINCT ticket_id) FILTER (type = 'resolved'),
-		count(*) FILTER (type = 'reopened'),
-		count(DISTINCT ticket_id) FILTER (type = 'assigned')
-		FROM (SELECT ticket_id, type FROM events WHERE type IN ('resolved', 'reopened', 'assigned') AND %s AND %s) ev
+		count(DISTINCT ticket_id) FILTER (ev_type = 'resolved'),
+		count(*) FILTER (ev_type = 'reopened'),
+		count(DISTINCT ticket_id) FILTER (ev_type = 'assigned')
+		FROM (SELECT ticket_id, type AS ev_type FROM events WHERE type IN ('resolved', 'reopened', 'assigned') AND %s AND %s) ev
 		JOIN t USING (ticket_id) GROUP BY key`, cte, col, p.has("occurred_at"), eventsIn(q, k, "")))
 	if err != nil {
 		return nil, err
