@@ -3,9 +3,9 @@ package metrics
 import (
 	"context"
 	"errors"
-	"slices"
 	"math"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
