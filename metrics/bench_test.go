@@ -35,8 +35,7 @@ var (
 	benchTo  = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func benchEngine(b *testing.B) *Engine {
-	b.Helper()
+func benchEngine(b testing.TB) *Engine {
 	bench.once.Do(func() {
 		n := 100_000
 		if s := os.Getenv("DESKPULSE_BENCH_TICKETS"); s != "" {
@@ -77,7 +76,7 @@ func benchEngine(b *testing.B) *Engine {
 		bench.e, bench.st, bench.n = e, st, n
 	})
 	if bench.err != nil {
-		b.Fatal(bench.err)
+		panic(bench.err)
 	}
 	return bench.e
 }
@@ -137,7 +136,7 @@ SELECT row_number() OVER (ORDER BY ev_at, i, k), tid || '-' || k, tid, type, ev_
 FROM ev ORDER BY ev_at, i, k`, n)
 }
 
-func benchQuery(b *testing.B, days int) Query {
+func benchQuery(b testing.TB, days int) Query {
 	to := benchTo
 	return Query{From: to.AddDate(0, 0, -days), To: to, TZ: time.UTC, Interval: "day"}
 }
