@@ -25,6 +25,8 @@ type Server struct {
 	mu     sync.RWMutex
 	agents map[string]bool // emails of registered agents
 	teams  map[string]bool
+
+	numbers sync.Map // ticket number -> id
 }
 
 // New builds the API over an open store and its writer.

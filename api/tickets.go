@@ -60,19 +60,26 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	s.numbers.Store(res.Ticket.Number, res.Ticket.ID)
 	w.Header().Set("Location", "/api/v1/tickets/"+res.Ticket.ID)
 	writeJSON(w, http.StatusCreated, res.Ticket)
 }
 
 // ticketID resolves a path reference, an id or a ticket number, to an id.
+// Numbers never change owner, so resolved ones are remembered.
 func (s *Server) ticketID(ctx context.Context, ref string) (string, error) {
-	if _, err := strconv.ParseInt(ref, 10, 64); err != nil {
+	n, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil {
 		return ref, nil
+	}
+	if id, ok := s.numbers.Load(n); ok {
+		return id.(string), nil
 	}
 	t, err := s.store.Ticket(ctx, ref)
 	if err != nil {
 		return "", err
 	}
+	s.numbers.Store(t.Number, t.ID)
 	return t.ID, nil
 }
 

@@ -46,6 +46,7 @@ type Writer struct {
 	closed   bool
 	done     chan struct{}
 	maxBatch int
+	linger   time.Duration
 	now      func() time.Time
 
 	// owned by the writer goroutine
@@ -73,6 +74,7 @@ type response struct {
 // WriterOptions tune a Writer; zero values take defaults.
 type WriterOptions struct {
 	MaxBatch int              // commands per transaction, default 256
+	Linger   time.Duration    // how long a batch waits for more commands, default 2ms
 	Now      func() time.Time // the clock, default time.Now
 }
 
@@ -84,13 +86,20 @@ func NewWriter(ctx context.Context, st *store.Store, opts WriterOptions) (*Write
 	}
 	w := &Writer{
 		store: st, conn: conn, in: make(chan *request, 1024), done: make(chan struct{}),
-		maxBatch: opts.MaxBatch, now: opts.Now, cache: map[string]*model.Ticket{},
+		maxBatch: opts.MaxBatch, linger: opts.Linger, now: opts.Now, cache: map[string]*model.Ticket{},
 	}
 	if w.maxBatch <= 0 {
 		w.maxBatch = 256
 	}
+	if w.linger <= 0 {
+		w.linger = 2 * time.Millisecond
+	}
 	if w.now == nil {
 		w.now = time.Now
+	}
+	if err := store.PrepareWriter(ctx, conn); err != nil {
+		conn.Close()
+		return nil, err
 	}
 	if err := w.loadCounters(ctx); err != nil {
 		conn.Close()
@@ -173,31 +182,35 @@ func (w *Writer) Close() error {
 func (w *Writer) run() {
 	defer close(w.done)
 	batch := make([]*request, 0, w.maxBatch)
+	linger := time.NewTimer(0)
 	for first := range w.in {
-		batch = append(batch[:0], first)
-		if first.exclusive == nil {
-		collect:
-			for len(batch) < w.maxBatch {
-				select {
-				case r, ok := <-w.in:
-					if !ok {
-						break collect
-					}
-					if r.exclusive != nil {
-						w.commit(batch)
-						batch = batch[:0]
-						w.runExclusive(r)
-						continue
-					}
-					batch = append(batch, r)
-				default:
-					break collect
-				}
-			}
-		} else {
+		if first.exclusive != nil {
 			w.runExclusive(first)
 			continue
 		}
+		batch = append(batch[:0], first)
+		// A commit costs a few milliseconds whatever its size, so wait a
+		// moment for the commands that busy clients are about to send.
+		linger.Reset(w.linger)
+	collect:
+		for len(batch) < w.maxBatch {
+			select {
+			case r, ok := <-w.in:
+				if !ok {
+					break collect
+				}
+				if r.exclusive != nil {
+					w.commit(batch)
+					batch = batch[:0]
+					w.runExclusive(r)
+					continue
+				}
+				batch = append(batch, r)
+			case <-linger.C:
+				break collect
+			}
+		}
+		linger.Stop()
 		if len(batch) > 0 {
 			w.commit(batch)
 		}
@@ -260,6 +273,9 @@ func (w *Writer) commit(batch []*request) {
 func (w *Writer) decide(ctx context.Context, batch []*request) ([]staged, []*model.Event, map[string]*model.Ticket, error) {
 	var missing []string
 	for _, r := range batch {
+		if _, isNew := r.cmd.(*CreateTicket); isNew {
+			continue // a fresh id: nothing to load
+		}
 		if id := r.cmd.TicketID(); w.cache[id] == nil {
 			missing = append(missing, id)
 		}

@@ -40,11 +40,7 @@ func eventRow(e *model.Event) []driver.Value {
 		tags = e.Tags
 	}
 	if e.Fields != nil {
-		m := duckdb.Map{}
-		for k, v := range e.Fields {
-			m[k] = v
-		}
-		fields = m
+		fields = orderedMap(e.Fields)
 	}
 	if e.Public != nil {
 		public = *e.Public
