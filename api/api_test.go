@@ -15,6 +15,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/api"
 	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -39,7 +40,11 @@ func start(t testing.TB, path string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(ctx, st, w)
+	m, err := metrics.New(st, metrics.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := api.New(ctx, st, w, m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,15 +12,17 @@ import (
 	"time"
 
 	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
 )
 
 // Server holds what the handlers need.
 type Server struct {
-	store  *store.Store
-	writer *ingest.Writer
-	mux    *http.ServeMux
+	store   *store.Store
+	writer  *ingest.Writer
+	metrics *metrics.Engine
+	mux     *http.ServeMux
 
 	mu     sync.RWMutex
 	agents map[string]bool // emails of registered agents
@@ -29,9 +31,9 @@ type Server struct {
 	numbers sync.Map // ticket number -> id
 }
 
-// New builds the API over an open store and its writer.
-func New(ctx context.Context, st *store.Store, w *ingest.Writer) (*Server, error) {
-	s := &Server{store: st, writer: w, mux: http.NewServeMux(), agents: map[string]bool{}, teams: map[string]bool{}}
+// New builds the API over an open store, its writer and the metrics engine.
+func New(ctx context.Context, st *store.Store, w *ingest.Writer, m *metrics.Engine) (*Server, error) {
+	s := &Server{store: st, writer: w, metrics: m, mux: http.NewServeMux(), agents: map[string]bool{}, teams: map[string]bool{}}
 	if err := s.loadPeople(ctx); err != nil {
 		return nil, err
 	}
@@ -62,6 +64,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/tickets/{id}/close", s.transition(model.EventClosed))
 	m.HandleFunc("POST /api/v1/tickets/{id}/csat", s.rate)
 	m.HandleFunc("GET /api/v1/tickets/{id}/events", s.timeline)
+
+	s.metricsRoutes()
 
 	m.HandleFunc("GET /api/v1/agents", s.listAgents)
 	m.HandleFunc("POST /api/v1/agents", s.createAgent)

@@ -84,22 +84,35 @@ func bulkLoad(ctx context.Context, w *Writer, conn *sql.Conn, events []*model.Ev
 		seq++
 		sorted = append(sorted, e)
 	}
-	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-		return err
-	}
-	err = func() error {
+	return inTransaction(ctx, conn, func() error {
 		if err := store.AppendEvents(conn, sorted); err != nil {
 			return err
 		}
 		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bulk_tickets AS SELECT unnest(?::VARCHAR[]) AS ticket_id`, idList); err != nil {
 			return err
 		}
-		if err := store.RebuildSomeTickets(ctx, conn, "bulk_tickets"); err != nil {
-			return err
-		}
-		_, err := conn.ExecContext(ctx, `COMMIT`)
+		return store.RebuildSomeTickets(ctx, conn, "bulk_tickets")
+	})
+}
+
+// Rebuild recomputes the whole tickets projection from the events,
+// set-based, in one transaction.
+func (w *Writer) Rebuild(ctx context.Context) error {
+	return w.Exclusive(ctx, func(conn *sql.Conn) error {
+		return inTransaction(ctx, conn, func() error { return store.RebuildTickets(ctx, conn) })
+	})
+}
+
+// inTransaction runs fn between BEGIN and COMMIT on conn, rolling back
+// when anything fails.
+func inTransaction(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return err
-	}()
+	}
+	err := fn()
+	if err == nil {
+		_, err = conn.ExecContext(ctx, `COMMIT`)
+	}
 	if err != nil {
 		_, rbErr := conn.ExecContext(ctx, `ROLLBACK`)
 		return errors.Join(err, rbErr)

@@ -361,23 +361,14 @@ func (w *Writer) persist(ctx context.Context, events []*model.Event, tickets map
 	if len(events) == 0 {
 		return nil
 	}
-	if _, err := w.conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-		return err
-	}
 	list := make([]*model.Ticket, 0, len(tickets))
 	for _, t := range tickets {
 		list = append(list, t)
 	}
-	err := store.AppendEvents(w.conn, events)
-	if err == nil {
-		err = store.UpsertTickets(ctx, w.conn, list)
-	}
-	if err == nil {
-		_, err = w.conn.ExecContext(ctx, `COMMIT`)
-	}
-	if err != nil {
-		_, rbErr := w.conn.ExecContext(ctx, `ROLLBACK`)
-		return errors.Join(err, rbErr)
-	}
-	return nil
+	return inTransaction(ctx, w.conn, func() error {
+		if err := store.AppendEvents(w.conn, events); err != nil {
+			return err
+		}
+		return store.UpsertTickets(ctx, w.conn, list)
+	})
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/deskpulse/deskpulse/api"
+	"github.com/deskpulse/deskpulse/config"
+	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+var serveCommand = &command{
+	name: "serve", usage: "[--addr HOST:PORT]",
+	summary: "run the helpdesk: API, dashboards and scheduled reports",
+	flags: func(fs *pflag.FlagSet) {
+		fs.String("addr", "", "listen address (default from config: 127.0.0.1:8080)")
+	},
+	flagKeys: map[string]string{"addr": "addr"},
+	run: func(ctx context.Context, cfg *config.Config, _ *pflag.FlagSet, _ []string) error {
+		m := NewMain(cfg)
+		if err := m.Run(ctx); err != nil {
+			m.Close()
+			return err
+		}
+		fmt.Printf("deskpulse is running at http://%s/ (API under /api/v1; Ctrl+C stops it)\n", m.Addr())
+		<-ctx.Done()
+		slog.Info("shutting down")
+		return m.Close()
+	},
+}
+
+// Main is a running deskpulse server: Run opens everything and starts
+// listening, Close shuts it down gracefully. Tests start one end to end.
+type Main struct {
+	Config  *config.Config
+	Store   *store.Store
+	Writer  *ingest.Writer
+	Metrics *metrics.Engine
+	API     *api.Server
+
+	listener net.Listener
+	http     *http.Server
+	served   chan error
+}
+
+// NewMain prepares a server for cfg.
+func NewMain(cfg *config.Config) *Main { return &Main{Config: cfg} }
+
+// Run opens the store (seeding demo data into an empty one when
+// demo.on_empty is set), builds the handlers and starts serving. It
+// returns once the server listens.
+func (m *Main) Run(ctx context.Context) error {
+	var err error
+	if m.Store, m.Writer, err = openStore(ctx, m.Config); err != nil {
+		return err
+	}
+	if err := m.seedDemo(ctx); err != nil {
+		return err
+	}
+	if m.Metrics, err = metrics.New(m.Store, m.Config.Metrics); err != nil {
+		return err
+	}
+	if m.API, err = api.New(ctx, m.Store, m.Writer, m.Metrics); err != nil {
+		return err
+	}
+	m.listener, err = net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another deskpulse running? choose another with --addr)", m.Config.Addr, err)
+	}
+	m.http = &http.Server{
+		Handler:           m.API.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // imports stream large bodies
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(m.listener) }()
+	slog.Info("listening", "addr", m.Addr(), "db", m.Config.DB)
+	return nil
+}
+
+func (m *Main) seedDemo(ctx context.Context) error {
+	if !m.Config.Demo.OnEmpty {
+		return nil
+	}
+	seq, err := m.Store.MaxSeq(ctx)
+	if err != nil || seq > 0 {
+		return err
+	}
+	slog.Info("the store is empty: writing demo data (demo.on_empty)", "tickets", m.Config.Demo.Tickets, "days", m.Config.Demo.Days)
+	stats, err := ingest.LoadDemo(ctx, m.Store, m.Writer, demoOptions(m.Config))
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	slog.Info("demo data written", "tickets", stats.Tickets, "events", stats.Events, "seconds", stats.Elapsed.Seconds())
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return m.Config.Addr
+	}
+	return m.listener.Addr().String()
+}
+
+// Close lets in-flight requests finish, then commits what the writer has
+// queued and closes the store cleanly.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		errs = append(errs, m.http.Shutdown(ctx))
+		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if m.Writer != nil {
+		errs = append(errs, m.Writer.Close())
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,105 @@
+// Package config loads deskpulse's settings: defaults, then config.yaml,
+// then DESKPULSE_* environment variables, then command-line flags, each
+// overriding the one before. config.yaml in the repository documents
+// every key with its default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/deskpulse/deskpulse/metrics"
+)
+
+// Config is every setting of deskpulse.
+type Config struct {
+	DB   string `mapstructure:"db"`
+	Addr string `mapstructure:"addr"`
+	Log  struct {
+		Level  string `mapstructure:"level"`  // debug, info, warn, error
+		Format string `mapstructure:"format"` // auto (text on a terminal, else JSON), text, json
+	} `mapstructure:"log"`
+	Demo struct {
+		OnEmpty bool  `mapstructure:"on_empty"`
+		Tickets int   `mapstructure:"tickets"`
+		Days    int   `mapstructure:"days"`
+		Seed    int64 `mapstructure:"seed"`
+	} `mapstructure:"demo"`
+	// Metrics holds the reporting time zone, business calendars and SLA
+	// policies (top-level keys timezone, calendars and sla).
+	Metrics metrics.Config `mapstructure:",squash"`
+}
+
+// defaults are the values used when nothing else sets a key; config.yaml
+// repeats them with explanations.
+var defaults = map[string]any{
+	"db":            "./data/deskpulse.duckdb",
+	"addr":          "127.0.0.1:8080",
+	"log.level":     "info",
+	"log.format":    "auto",
+	"demo.on_empty": true,
+	"demo.tickets":  20000,
+	"demo.days":     180,
+	"demo.seed":     1,
+	"timezone":      "UTC",
+}
+
+// Load reads the configuration. file is the --config flag ("" looks for
+// ./config.yaml and uses defaults when there is none). Flags that were set
+// on the command line override everything; they are bound by key name
+// (flag "db" -> key "db", flag "addr" -> key "addr").
+func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Config, error) {
+	v := viper.New()
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+	v.SetEnvPrefix("DESKPULSE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+
+	switch {
+	case file != "":
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", file, err)
+		}
+	default:
+		if _, err := os.Stat("config.yaml"); err == nil {
+			v.SetConfigFile("config.yaml")
+			if err := v.ReadInConfig(); err != nil {
+				return nil, fmt.Errorf("read config.yaml: %w", err)
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	for flag, key := range flagKeys {
+		if f := flags.Lookup(flag); f != nil && f.Changed {
+			if err := v.BindPFlag(key, f); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	cfg := &Config{}
+	hooks := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(), mapstructure.StringToSliceHookFunc(",")))
+	if err := v.Unmarshal(cfg, hooks); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(cfg.Metrics.SLA.Policies) == 0 && len(cfg.Metrics.Calendars) == 0 {
+		tz := cfg.Metrics.Timezone
+		cfg.Metrics = metrics.DefaultConfig()
+		cfg.Metrics.Timezone = tz
+	}
+	if err := cfg.Metrics.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
