@@ -133,3 +133,56 @@ func TestConcurrentCommandsOnOneTicketLoseNothing(t *testing.T) {
 		t.Fatalf("projection differs from rebuild in %d rows (%v)", n, err)
 	}
 }
+
+// TestInvalidCommandFailsAloneInItsBatch sends valid and invalid commands
+// at the same moment, so that they share batches: every invalid one gets
+// its own error and every valid one commits.
+func TestInvalidCommandFailsAloneInItsBatch(t *testing.T) {
+	ctx := context.Background()
+	st, w := open(t, filepath.Join(t.TempDir(), "b.duckdb"))
+	defer st.Close()
+	defer w.Close()
+	var ids []string
+	for range 32 {
+		ids = append(ids, do(t, w, &ingest.CreateTicket{Actor: requester, Subject: "x"}).Ticket.ID)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	refused, accepted := 0, 0
+	for i, id := range ids {
+		for _, cmd := range []ingest.Command{
+			&ingest.Transition{ID: id, Actor: agent, Type: model.EventReopened}, // not resolved: refused
+			&ingest.Comment{ID: id, Actor: agent, Body: "hello", Public: true},  // fine
+			&ingest.RateCSAT{ID: id, Actor: requester, Score: 3},                // not resolved: refused
+			&ingest.Assign{ID: id, Actor: agent, Assignee: model.Ptr("bob@example.com")},
+		} {
+			wg.Go(func() {
+				_, err := w.Do(ctx, cmd)
+				mu.Lock()
+				defer mu.Unlock()
+				var te *model.TransitionError
+				switch {
+				case err == nil:
+					accepted++
+				case errors.As(err, &te):
+					refused++
+				default:
+					t.Errorf("ticket %d: %v", i, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if accepted != 64 || refused != 64 {
+		t.Fatalf("accepted %d, refused %d; want 64 and 64", accepted, refused)
+	}
+	for _, id := range ids {
+		tk, err := st.Ticket(ctx, id)
+		if err != nil || tk.Assignee != "bob@example.com" || tk.AgentReplies != 1 || tk.Status != model.StatusOpen {
+			t.Fatalf("ticket %s: %+v %v", id, tk, err)
+		}
+	}
+	if n, err := st.ProjectionDiff(ctx); err != nil || n != 0 {
+		t.Fatalf("projection differs from rebuild in %d rows (%v)", n, err)
+	}
+}
