@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/deskpulse/deskpulse/store"
+)
+
+// TestMain lets the test binary double as the deskpulse command, so that
+// the crash test can run a real server process and kill it.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("DESKPULSE_TEST_CHILD_ARGS"); args != "" {
+		if err := run(strings.Fields(args), os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startServer runs `deskpulse serve` as a child process and waits until it
+// is ready.
+func startServer(t *testing.T, db, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "DESKPULSE_TEST_CHILD_ARGS=serve --db "+db+" --addr "+addr+" --config ../../config.yaml",
+		"DESKPULSE_DEMO_ON_EMPTY=false", "DESKPULSE_LOG_LEVEL=warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	t.Fatal("server did not become ready")
+	return nil
+}
+
+// TestKillDuringWritesLosesNoAcknowledgedWrite drives 64 concurrent
+// clients against a real server process, kills it with SIGKILL mid-stream,
+// restarts it and checks that every write that got a 2xx is there and that
+// the projection equals a rebuild from the events.
+func TestKillDuringWritesLosesNoAcknowledgedWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills a server process")
+	}
+	db := filepath.Join(t.TempDir(), "crash.duckdb")
+	addr := freeAddr(t)
+	server := startServer(t, db, addr)
+	base := "http://" + addr + "/api/v1"
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+	var (
+		mu       sync.Mutex
+		acked    = map[string]int{} // ticket id -> acknowledged comments
+		writes   atomic.Int64
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+		postJSON = func(path, body string) (int, map[string]any) {
+			resp, err := client.Post(base+path, "application/json", strings.NewReader(body))
+			if err != nil {
+				return 0, nil
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			raw, _ := io.ReadAll(resp.Body)
+			json.Unmarshal(raw, &out)
+			return resp.StatusCode, out
+		}
+	)
+	for c := range 64 {
+		wg.Go(func() {
+			for !stop.Load() {
+				code, tk := postJSON("/tickets", fmt.Sprintf(`{"subject":"client %d","requester_email":"c%d@example.com"}`, c, c))
+				if code != 201 {
+					continue
+				}
+				id := tk["id"].(string)
+				mu.Lock()
+				acked[id] = 0
+				mu.Unlock()
+				writes.Add(1)
+				for range 3 {
+					if code, _ := postJSON("/tickets/"+id+"/comments", `{"body":"more detail"}`); code == 200 {
+						mu.Lock()
+						acked[id]++
+						mu.Unlock()
+						writes.Add(1)
+					}
+				}
+			}
+		})
+	}
+	for writes.Load() < 1500 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	server.Process.Signal(syscall.SIGKILL)
+	server.Wait()
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d writes acknowledged before SIGKILL", writes.Load())
+
+	server = startServer(t, db, addr)
+	for id, comments := range acked {
+		resp, err := client.Get(base + "/tickets/" + id + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tl struct{ Events []struct{ Type string } }
+		json.NewDecoder(resp.Body).Decode(&tl)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("acknowledged ticket %s lost (%d)", id, resp.StatusCode)
+		}
+		got := 0
+		for _, e := range tl.Events {
+			if e.Type == "commented" {
+				got++
+			}
+		}
+		if got < comments {
+			t.Fatalf("ticket %s: %d comments stored, %d acknowledged", id, got, comments)
+		}
+	}
+	server.Process.Signal(syscall.SIGTERM)
+	if err := server.Wait(); err != nil {
+		t.Fatalf("server did not stop cleanly on SIGTERM: %v", err)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, err := st.ProjectionDiff(context.Background()); err != nil || n != 0 {
+		t.Fatalf("after the crash the projection differs from a rebuild in %d rows (%v)", n, err)
+	}
+}
