@@ -75,6 +75,39 @@ var migrations = []string{
 		skills     VARCHAR[] NOT NULL,
 		created_at TIMESTAMPTZ NOT NULL
 	);`,
+	// 3: who may sign in (users, hashed API tokens, browser sessions) and the
+	// audit trail of administrative changes.
+	`CREATE TABLE users (
+		email         VARCHAR PRIMARY KEY,
+		name          VARCHAR NOT NULL,
+		role          VARCHAR NOT NULL,
+		password_hash VARCHAR NOT NULL DEFAULT '',
+		created_at    TIMESTAMPTZ NOT NULL,
+		disabled_at   TIMESTAMPTZ
+	);
+	CREATE TABLE tokens (
+		hash       VARCHAR PRIMARY KEY,
+		prefix     VARCHAR NOT NULL,
+		user_email VARCHAR NOT NULL,
+		label      VARCHAR NOT NULL DEFAULT '',
+		created_at TIMESTAMPTZ NOT NULL,
+		revoked_at TIMESTAMPTZ
+	);
+	CREATE TABLE sessions (
+		hash       VARCHAR PRIMARY KEY,
+		user_email VARCHAR NOT NULL,
+		csrf       VARCHAR NOT NULL,
+		created_at TIMESTAMPTZ NOT NULL,
+		expires_at TIMESTAMPTZ NOT NULL
+	);
+	CREATE TABLE audit (
+		id          VARCHAR NOT NULL,
+		occurred_at TIMESTAMPTZ NOT NULL,
+		actor       VARCHAR NOT NULL,
+		action      VARCHAR NOT NULL,
+		target      VARCHAR NOT NULL,
+		detail      VARCHAR NOT NULL DEFAULT ''
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
