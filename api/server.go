@@ -68,6 +68,8 @@ func (s *Server) routes() {
 	s.metricsRoutes()
 
 	m.HandleFunc("GET /api/v1/agents", s.listAgents)
+	m.HandleFunc("POST /api/v1/import", s.importEvents)
+
 	m.HandleFunc("POST /api/v1/agents", s.createAgent)
 	m.HandleFunc("GET /api/v1/teams", s.listTeams)
 	m.HandleFunc("POST /api/v1/teams", s.createTeam)

@@ -37,11 +37,28 @@ func (w *Writer) BulkLoad(ctx context.Context, events []*model.Event) error {
 }
 
 func bulkLoad(ctx context.Context, w *Writer, conn *sql.Conn, events []*model.Event) error {
+	sorted, touched, rejects, err := checkEvents(ctx, w, conn, events, true)
+	if err != nil {
+		return err
+	}
+	if len(rejects) > 0 {
+		return rejects[0]
+	}
+	return storeEvents(ctx, conn, sorted, touched)
+}
+
+// checkEvents orders events by time (stable, so events of one ticket at the
+// same instant keep their input order), numbers new tickets and runs every
+// event through Normalize and the state machine on top of what the store
+// holds. It returns the accepted events with their seq set, the ids of the
+// tickets they touch and the rejected ones. With stopAtFirst it returns at
+// the first rejection; otherwise a rejected event is left out and the rest
+// go on against the ticket's state without it.
+func checkEvents(ctx context.Context, w *Writer, conn *sql.Conn, events []*model.Event, stopAtFirst bool) ([]*model.Event, []string, []*BulkError, error) {
 	order := make([]int, len(events))
 	for i := range order {
 		order[i] = i
 	}
-	// Stable: events of one ticket at the same instant keep their input order.
 	slices.SortStableFunc(order, func(a, b int) int {
 		ea, eb := events[a], events[b]
 		return cmp.Or(ea.At.Compare(eb.At), cmp.Compare(ea.Ticket, eb.Ticket))
@@ -56,39 +73,71 @@ func bulkLoad(ctx context.Context, w *Writer, conn *sql.Conn, events []*model.Ev
 	}
 	states, err := store.TicketsByID(ctx, conn, idList)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	seq, number := w.nextSeq, w.nextNumber
 	sorted := make([]*model.Event, 0, len(events))
+	touched := map[string]bool{}
+	var rejects []*BulkError
 	for _, i := range order {
 		e := events[i]
+		numbered := false
 		if e.Type == model.EventCreated && e.Number == 0 {
 			e.Number = number
-			number++
-		}
-		if err := e.Normalize(); err != nil {
-			return &BulkError{Index: i, Event: e, Err: err}
+			numbered = true
 		}
 		t := states[e.Ticket]
 		if t == nil {
 			t = &model.Ticket{}
 			states[e.Ticket] = t
 		}
-		if t.ID != "" && e.At.Before(t.UpdatedAt) {
-			return &BulkError{Index: i, Event: e, Err: errors.New("is older than the ticket's stored history; import a ticket's history in one go")}
+		err := e.Normalize()
+		if err == nil && t.ID != "" && e.At.Before(t.UpdatedAt) {
+			err = errors.New("is older than the ticket's stored history; import a ticket's history in one go")
 		}
-		if err := t.Apply(e); err != nil {
-			return &BulkError{Index: i, Event: e, Err: err}
+		if err == nil {
+			err = t.Apply(e)
+			if errors.Is(err, model.ErrNotFound) {
+				err = errors.New("the ticket does not exist (its created event is missing or was rejected)")
+			}
+		}
+		if err != nil {
+			if numbered {
+				e.Number = 0
+			}
+			rejects = append(rejects, &BulkError{Index: i, Event: e, Err: err})
+			if stopAtFirst {
+				return nil, nil, rejects, nil
+			}
+			continue
+		}
+		if numbered {
+			number++
 		}
 		e.Seq = seq
 		seq++
 		sorted = append(sorted, e)
+		touched[e.Ticket] = true
 	}
+	touchedList := make([]string, 0, len(touched))
+	for id := range touched {
+		touchedList = append(touchedList, id)
+	}
+	slices.Sort(touchedList)
+	return sorted, touchedList, rejects, nil
+}
+
+// storeEvents appends checked events and rebuilds the touched tickets'
+// projection, in one transaction.
+func storeEvents(ctx context.Context, conn *sql.Conn, sorted []*model.Event, touched []string) error {
 	return inTransaction(ctx, conn, func() error {
+		if len(sorted) == 0 {
+			return nil
+		}
 		if err := store.AppendEvents(conn, sorted); err != nil {
 			return err
 		}
-		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bulk_tickets AS SELECT unnest(?::VARCHAR[]) AS ticket_id`, idList); err != nil {
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bulk_tickets AS SELECT unnest(?::VARCHAR[]) AS ticket_id`, touched); err != nil {
 			return err
 		}
 		return store.RebuildSomeTickets(ctx, conn, "bulk_tickets")

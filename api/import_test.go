@@ -1,0 +1,70 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestImportOverHTTP(t *testing.T) {
+	e := start(t, filepath.Join(t.TempDir(), "import.duckdb"))
+	data, err := os.ReadFile("../ingest/testdata/import_example.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(query, body string, want int) map[string]any {
+		t.Helper()
+		resp, err := e.client.Post(e.srv.URL+"/api/v1/import"+query, "application/x-ndjson", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decodeResp(t, resp, want)
+	}
+	sum := post("?name=example.ndjson", string(data), 200)
+	if sum["read"].(float64) != 7 || sum["imported"].(float64) != 7 || sum["tickets_touched"].(float64) != 1 {
+		t.Fatalf("summary %v", sum)
+	}
+	tk := e.call(t, "GET", "/api/v1/tickets/EXT-1", "", "", 200)
+	if tk["status"] != "resolved" || tk["team"] != "IT" || tk["csat_score"].(float64) != 5 {
+		t.Fatalf("ticket %v", tk)
+	}
+	if sum := post("", string(data), 200); sum["imported"].(float64) != 0 || sum["duplicates"].(float64) != 7 {
+		t.Fatalf("again %v", sum)
+	}
+	bad := `{"id":"x1","ticket":"X-1","type":"created","at":"2026-02-01T09:00:00Z","actor":"a@example.com","actor_kind":"requester","subject":"s"}
+{"id":"x2","ticket":"X-1","type":"resolved","at":"2026-02-01T09:00:00","actor":"a@example.com","actor_kind":"agent"}
+`
+	out := post("?name=bad.ndjson", bad, 400)
+	errBody := out["error"].(map[string]any)
+	if errBody["code"] != "bad_rows" || errBody["file"] != "bad.ndjson" || errBody["line"].(float64) != 2 || !strings.Contains(errBody["reason"].(string), "cannot parse") {
+		t.Fatalf("bad rows answer %v", out)
+	}
+	e.call(t, "GET", "/api/v1/tickets/X-1", "", "", 404)
+	sum = post("?name=bad.ndjson&on_error=skip", bad, 200)
+	if sum["imported"].(float64) != 1 || sum["rejected"].(float64) != 1 || len(sum["rejects"].([]any)) != 1 {
+		t.Fatalf("skip %v", sum)
+	}
+	post("?on_error=maybe", bad, 400)
+	post("?profile=nope", bad, 400)
+}
+
+func decodeResp(t *testing.T, resp *http.Response, want int) map[string]any {
+	t.Helper()
+	defer resp.Body.Close()
+	var out map[string]any
+	raw := new(strings.Builder)
+	if _, err := io.Copy(raw, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != want {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, want, raw)
+	}
+	if err := json.Unmarshal([]byte(raw.String()), &out); err != nil {
+		t.Fatalf("not JSON: %s", raw)
+	}
+	return out
+}

@@ -1,0 +1,470 @@
+package ingest
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// Input is one file to import: its name (for reports and to guess the
+// format) and its bytes. Path, when set, is a file on disk (Parquet and zip
+// read it directly; other inputs are spooled when they need a file).
+type Input struct {
+	Name string
+	R    io.Reader
+	Path string
+}
+
+// ImportOptions say how to read and store inputs.
+type ImportOptions struct {
+	Format  string         // "ndjson", "csv" or "parquet"; "" guesses from the name and the content
+	Profile string         // a built-in source profile, e.g. "uci-incidents" (see Profiles)
+	Mapping *Mapping       // a generic CSV mapping (see docs/import.md)
+	TZ      *time.Location // zone of timestamps that carry none; default UTC
+	Skip    bool           // store the good rows and report the bad ones (--on-error skip); default abort
+	DryRun  bool           // read, check and count, store nothing
+	// Progress, when set, is called now and then with the source rows read so far.
+	Progress func(rows int64)
+}
+
+// RowError is a source row that cannot be imported, and why.
+type RowError struct {
+	File    string `json:"file"`
+	Line    int64  `json:"line"`
+	Reason  string `json:"reason"`
+	EventID string `json:"event_id,omitempty"`
+	Row     string `json:"row,omitempty"` // the raw row when it could not be parsed
+}
+
+func (e RowError) String() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason) }
+
+// ImportSummary is what an import did. Read counts source rows (lines),
+// Imported and Duplicates count events (one source row may make several),
+// Rejected counts bad source rows.
+type ImportSummary struct {
+	Files          []string   `json:"files"`
+	Read           int64      `json:"read"`
+	Events         int        `json:"events"`
+	Imported       int        `json:"imported"`
+	Duplicates     int        `json:"duplicates"`
+	Rejected       int        `json:"rejected"`
+	TicketsTouched int        `json:"tickets_touched"`
+	Seconds        float64    `json:"seconds"`
+	DryRun         bool       `json:"dry_run,omitempty"`
+	Rejects        []RowError `json:"rejects,omitempty"`
+}
+
+// ImportError aborts an import that met bad rows (without --on-error
+// skip); nothing was stored.
+type ImportError struct {
+	Rows []RowError
+}
+
+func (e *ImportError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d bad rows, nothing imported (use --on-error skip to import the rest)", len(e.Rows))
+	for i, r := range e.Rows {
+		if i == 10 {
+			fmt.Fprintf(&b, "\n  ... and %d more", len(e.Rows)-10)
+			break
+		}
+		b.WriteString("\n  " + r.String())
+	}
+	return b.String()
+}
+
+// origin is where an event came from.
+type origin struct {
+	file string
+	line int64
+}
+
+// collector gathers the events and bad rows of all inputs.
+type collector struct {
+	opts    *ImportOptions
+	events  []*model.Event
+	origins []origin
+	bad     []RowError
+	read    int64
+	lastRep time.Time
+}
+
+func (c *collector) add(e *model.Event, file string, line int64) {
+	e.At = e.At.Truncate(time.Microsecond) // what DuckDB keeps
+	c.events = append(c.events, e)
+	c.origins = append(c.origins, origin{file, line})
+}
+
+func (c *collector) reject(file string, line int64, reason, row string) {
+	if len(row) > 2000 {
+		row = row[:2000] + "..."
+	}
+	c.bad = append(c.bad, RowError{File: file, Line: line, Reason: reason, Row: row})
+}
+
+// row counts a source row read and reports progress now and then.
+func (c *collector) row() {
+	c.read++
+	if c.opts.Progress != nil && c.read%4096 == 0 {
+		if now := time.Now(); now.Sub(c.lastRep) > 100*time.Millisecond {
+			c.lastRep = now
+			c.opts.Progress(c.read)
+		}
+	}
+}
+
+// Import reads the inputs, maps them to events, drops the events already
+// stored (by event id: an anti-join against the events table, since the
+// table has no primary key), checks the rest with the state machine per
+// ticket in time order and stores them with the rebuilt projection of the
+// touched tickets, in one transaction. Bad rows abort the whole import with
+// an *ImportError and nothing stored, unless opts.Skip.
+func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions) (*ImportSummary, error) {
+	began := time.Now()
+	if opts.TZ == nil {
+		opts.TZ = time.UTC
+	}
+	c := &collector{opts: &opts}
+	sum := &ImportSummary{DryRun: opts.DryRun}
+	for _, in := range inputs {
+		sum.Files = append(sum.Files, in.Name)
+		if err := w.readInput(ctx, c, in, &opts); err != nil {
+			return nil, fmt.Errorf("%s: %w", in.Name, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Progress != nil {
+		opts.Progress(c.read)
+	}
+	sum.Read, sum.Events = c.read, len(c.events)
+
+	err := w.Exclusive(ctx, func(conn *sql.Conn) error {
+		fresh, freshOrigins, dups, err := dropDuplicates(ctx, conn, c.events, c.origins)
+		if err != nil {
+			return err
+		}
+		sum.Duplicates = dups
+		sorted, touched, rejects, err := checkEvents(ctx, w, conn, fresh, false)
+		if err != nil {
+			return err
+		}
+		for _, r := range rejects {
+			o := freshOrigins[r.Index]
+			c.bad = append(c.bad, RowError{File: o.file, Line: o.line, Reason: r.Err.Error(), EventID: r.Event.ID})
+		}
+		if len(c.bad) > 0 && !opts.Skip {
+			return &ImportError{Rows: sortRowErrors(c.bad)}
+		}
+		sum.Imported, sum.TicketsTouched = len(sorted), len(touched)
+		if opts.DryRun {
+			return nil
+		}
+		return storeEvents(ctx, conn, sorted, touched)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum.Rejects = sortRowErrors(c.bad)
+	sum.Rejected = countRows(sum.Rejects)
+	sum.Seconds = time.Since(began).Seconds()
+	return sum, nil
+}
+
+func sortRowErrors(rows []RowError) []RowError {
+	slices.SortStableFunc(rows, func(a, b RowError) int {
+		if a.File != b.File {
+			return strings.Compare(a.File, b.File)
+		}
+		return int(a.Line - b.Line)
+	})
+	return rows
+}
+
+// countRows counts distinct (file, line) pairs in sorted rows.
+func countRows(rows []RowError) int {
+	n := 0
+	for i, r := range rows {
+		if i == 0 || r.File != rows[i-1].File || r.Line != rows[i-1].Line {
+			n++
+		}
+	}
+	return n
+}
+
+// dropDuplicates leaves out events whose id is already stored or appeared
+// earlier in the input.
+func dropDuplicates(ctx context.Context, conn *sql.Conn, events []*model.Event, origins []origin) ([]*model.Event, []origin, int, error) {
+	if len(events) == 0 {
+		return nil, nil, 0, nil
+	}
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE import_ids AS SELECT unnest(?::VARCHAR[]) AS event_id`, ids); err != nil {
+		return nil, nil, 0, err
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT i.event_id FROM import_ids i SEMI JOIN events e ON e.event_id = i.event_id`)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	seen := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, 0, err
+		}
+		seen[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, 0, err
+	}
+	if _, err := conn.ExecContext(ctx, `DROP TABLE IF EXISTS import_ids`); err != nil {
+		return nil, nil, 0, err
+	}
+	fresh := make([]*model.Event, 0, len(events))
+	freshOrigins := make([]origin, 0, len(events))
+	dups := 0
+	for i, e := range events {
+		if seen[e.ID] {
+			dups++
+			continue
+		}
+		seen[e.ID] = true
+		fresh = append(fresh, e)
+		freshOrigins = append(freshOrigins, origins[i])
+	}
+	return fresh, freshOrigins, dups, nil
+}
+
+// readInput unpacks gzip and zip, picks the reader for the format and
+// feeds the collector.
+func (w *Writer) readInput(ctx context.Context, c *collector, in Input, opts *ImportOptions) error {
+	br := bufio.NewReaderSize(in.R, 1<<20)
+	magic, _ := br.Peek(4)
+	name := in.Name
+	var r io.Reader = br
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		r = gz
+		name = strings.TrimSuffix(name, ".gz")
+	case bytes.Equal(magic, []byte("PK\x03\x04")):
+		member, rc, err := openZip(in, br)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		r, name = rc, member
+	}
+	format := opts.Format
+	if format == "" {
+		format = guessFormat(name, opts)
+	}
+	if format == "" {
+		// Sniff: a JSON object per line is NDJSON, anything else CSV.
+		b := bufio.NewReader(r)
+		first, _ := b.Peek(64)
+		format = "csv"
+		if t := bytes.TrimLeft(first, " \t\r\n\xef\xbb\xbf"); len(t) > 0 && t[0] == '{' {
+			format = "ndjson"
+		}
+		r = b
+	}
+	switch format {
+	case "ndjson":
+		return readNDJSON(ctx, c, in.Name, r)
+	case "csv":
+		switch {
+		case opts.Profile != "":
+			p := profiles[opts.Profile]
+			if p == nil {
+				return fmt.Errorf("unknown profile %q (known: %s)", opts.Profile, strings.Join(ProfileNames(), ", "))
+			}
+			return p(ctx, c, in.Name, r, opts)
+		case opts.Mapping != nil:
+			return readMappedCSV(ctx, c, in.Name, r, opts.Mapping, opts)
+		default:
+			return errors.New("a CSV import needs --profile or --mapping (canonical events are NDJSON)")
+		}
+	case "parquet":
+		path := in.Path
+		if path == "" || r != io.Reader(br) {
+			tmp, err := spool(r)
+			if err != nil {
+				return err
+			}
+			defer os.Remove(tmp)
+			path = tmp
+		}
+		return w.readParquet(ctx, c, in.Name, path)
+	default:
+		return fmt.Errorf("unknown format %q (ndjson, csv or parquet)", format)
+	}
+}
+
+func guessFormat(name string, opts *ImportOptions) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".ndjson", ".jsonl", ".json":
+		return "ndjson"
+	case ".csv", ".tsv", ".txt":
+		return "csv"
+	case ".parquet":
+		return "parquet"
+	}
+	if opts.Profile != "" || opts.Mapping != nil {
+		return "csv"
+	}
+	return ""
+}
+
+// openZip opens the first data member of a zip archive (skipping folders
+// and macOS resource forks).
+func openZip(in Input, br *bufio.Reader) (string, io.ReadCloser, error) {
+	var ra io.ReaderAt
+	var size int64
+	if in.Path != "" {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			return "", nil, err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return "", nil, err
+		}
+		data := make([]byte, st.Size())
+		if _, err := io.ReadFull(f, data); err != nil {
+			return "", nil, err
+		}
+		ra, size = bytes.NewReader(data), int64(len(data))
+	} else {
+		data, err := io.ReadAll(br)
+		if err != nil {
+			return "", nil, err
+		}
+		ra, size = bytes.NewReader(data), int64(len(data))
+	}
+	zr, err := zip.NewReader(ra, size)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() || strings.HasPrefix(f.Name, "__MACOSX/") || strings.HasPrefix(filepath.Base(f.Name), "._") {
+			continue
+		}
+		switch strings.ToLower(filepath.Ext(f.Name)) {
+		case ".csv", ".ndjson", ".jsonl", ".json", ".tsv", ".txt":
+			rc, err := f.Open()
+			return f.Name, rc, err
+		}
+	}
+	return "", nil, errors.New("the zip archive holds no .csv or .ndjson file")
+}
+
+func spool(r io.Reader) (string, error) {
+	f, err := os.CreateTemp("", "deskpulse-import-*.parquet")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// readNDJSON reads canonical events, one JSON object per line (blank lines
+// are skipped). An event without an id gets a stable one from the hash of
+// its line, so that importing the same file twice adds nothing.
+func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), 8<<20)
+	var line int64
+	for sc.Scan() {
+		line++
+		raw := bytes.TrimSpace(sc.Bytes())
+		if line == 1 {
+			raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+		}
+		if len(raw) == 0 {
+			continue
+		}
+		c.row()
+		if line%65536 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var e model.Event
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			c.reject(file, line, "malformed event: "+jsonReason(err), string(raw))
+			continue
+		}
+		if dec.More() {
+			c.reject(file, line, "malformed event: more than one JSON value on the line", string(raw))
+			continue
+		}
+		if strings.TrimSpace(e.ID) == "" {
+			e.ID = "h:" + rowHash(raw)
+		}
+		c.add(&e, file, line)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("line %d: longer than 8 MiB", line+1)
+		}
+		return err
+	}
+	return nil
+}
+
+func jsonReason(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("%s must be a JSON %s, not %s", typeErr.Field, typeErr.Type.Kind(), typeErr.Value)
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("invalid JSON at byte %d: %v", syntax.Offset, syntax)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// rowHash is a stable id for a source row that has none.
+func rowHash(parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write(p)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
