@@ -108,6 +108,30 @@ var migrations = []string{
 		target      VARCHAR NOT NULL,
 		detail      VARCHAR NOT NULL DEFAULT ''
 	);`,
+	// 4: scheduled report runs (package reports): one row per run, and per
+	// scheduled report the instant the scheduler first saw it, so that a
+	// restart runs the fires it missed but never a period twice.
+	`CREATE TABLE report_runs (
+		id           VARCHAR PRIMARY KEY,
+		report       VARCHAR NOT NULL,
+		trigger      VARCHAR NOT NULL,
+		period       VARCHAR NOT NULL,
+		period_from  TIMESTAMPTZ NOT NULL,
+		period_to    TIMESTAMPTZ NOT NULL,
+		timezone     VARCHAR NOT NULL,
+		scheduled_at TIMESTAMPTZ,
+		started_at   TIMESTAMPTZ NOT NULL,
+		finished_at  TIMESTAMPTZ,
+		status       VARCHAR NOT NULL,
+		attempts     INTEGER NOT NULL DEFAULT 0,
+		error        VARCHAR NOT NULL DEFAULT '',
+		recipients   VARCHAR[] NOT NULL,
+		formats      VARCHAR[] NOT NULL
+	);
+	CREATE TABLE report_schedules (
+		report   VARCHAR PRIMARY KEY,
+		armed_at TIMESTAMPTZ NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

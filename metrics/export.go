@@ -1,0 +1,213 @@
+package metrics
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// TicketRow is one ticket's per-ticket figures at a query's knowledge
+// instant, as the Excel export and the CSV list them: its current fields,
+// timestamps, calendar and business durations (minutes, nil while not
+// reached) and both SLA targets.
+type TicketRow struct {
+	ID                            string
+	Number                        int64
+	Subject                       string
+	RequesterName, RequesterEmail string
+	Status, Priority, Type        string
+	Category, Team, Assignee      string
+	Channel                       string
+	Tags                          string // space separated
+	CreatedAt                     time.Time
+	FirstReplyAt                  *time.Time
+	FirstResolvedAt               *time.Time
+	ResolvedAt                    *time.Time // last resolution, while resolved or closed
+	Reopens, AgentReplies         int64
+
+	FirstResponseMin, FirstResponseBMin     *float64
+	FirstResolutionMin, FirstResolutionBMin *float64
+	ResolutionMin, ResolutionBMin           *float64
+
+	FirstResponseSLA, ResolutionSLA TargetRow
+
+	CSATScore   *int64
+	CSATAt      *time.Time
+	CSATComment string
+}
+
+// TargetRow is one SLA target of a ticket at the knowledge instant.
+// Status is "" when no policy applies, else achieved, breached, active or
+// paused (see Clock).
+type TargetRow struct {
+	Policy         string
+	Status         string
+	TargetMinutes  *float64
+	ElapsedMinutes *float64   // business minutes of the calendar, known once fulfilled
+	DecidedAt      *time.Time // fulfilled (achieved) or breached at
+	DueAt          *time.Time // active targets: when they breach if nothing happens
+}
+
+// TicketRows calls fn for every ticket created in q's range that passes
+// its filters, oldest first, with its figures as of q's knowledge instant.
+// The rows are streamed: fn sees one at a time.
+func (e *Engine) TicketRows(ctx context.Context, q Query, fn func(*TicketRow) error) error {
+	k, err := e.prepare(ctx, &q)
+	if err != nil {
+		return err
+	}
+	query := fmt.Sprintf(`WITH %s
+	SELECT t.ticket_id, coalesce(p.number, 0), coalesce(p.subject, ''), coalesce(p.requester_name, ''), coalesce(p.requester_email, ''),
+		coalesce(t.status, ''), coalesce(t.priority, ''), coalesce(t.type, ''), coalesce(t.category, ''), coalesce(t.team, ''),
+		coalesce(t.assignee, ''), coalesce(t.channel, ''), coalesce(array_to_string(p.tags, ' '), ''),
+		t.created_at, t.first_reply_at, t.first_resolved_at, t.resolved_at, t.reopens::BIGINT, t.agent_replies::BIGINT,
+		t.frt_min, t.frt_bmin, t.first_res_min, t.first_res_bmin, t.res_min, t.res_bmin,
+		t.fr_policy, t.fr_target, t.fr_elapsed, t.fr_o, t.fr_d, t.fr_breach_at, true,
+		t.res_policy, t.res_target, t.res_elapsed, t.res_o, t.res_d, t.res_breach_at, t.res_running,
+		t.csat_score::BIGINT, t.csat_at, coalesce(p.csat_comment, '')
+	FROM t LEFT JOIN tickets p ON p.id = t.ticket_id
+	WHERE %s
+	ORDER BY t.created_at, t.ticket_id`, e.ticketsCTE(&q, k), period{q.From, q.To}.has("t.created_at"))
+	rows, err := e.st.DB.QueryContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("ticket rows: %w", err)
+	}
+	defer rows.Close()
+	var (
+		r                         TicketRow
+		fr, res                   exportTargetScan
+		firstReply, firstResolved sql.NullTime
+		resolved, csatAt          sql.NullTime
+		frt, frtB, fres, fresB    sql.NullFloat64
+		full, fullB               sql.NullFloat64
+		csat                      sql.NullInt64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.ID, &r.Number, &r.Subject, &r.RequesterName, &r.RequesterEmail,
+			&r.Status, &r.Priority, &r.Type, &r.Category, &r.Team, &r.Assignee, &r.Channel, &r.Tags,
+			&r.CreatedAt, &firstReply, &firstResolved, &resolved, &r.Reopens, &r.AgentReplies,
+			&frt, &frtB, &fres, &fresB, &full, &fullB,
+			&fr.policy, &fr.target, &fr.elapsed, &fr.outcome, &fr.decided, &fr.breach, &fr.running,
+			&res.policy, &res.target, &res.elapsed, &res.outcome, &res.decided, &res.breach, &res.running,
+			&csat, &csatAt, &r.CSATComment); err != nil {
+			return fmt.Errorf("ticket rows: %w", err)
+		}
+		r.FirstReplyAt, r.FirstResolvedAt, r.ResolvedAt, r.CSATAt = exportTime(firstReply), exportTime(firstResolved), exportTime(resolved), exportTime(csatAt)
+		r.FirstResponseMin, r.FirstResponseBMin = exportFloat(frt), exportFloat(frtB)
+		r.FirstResolutionMin, r.FirstResolutionBMin = exportFloat(fres), exportFloat(fresB)
+		r.ResolutionMin, r.ResolutionBMin = exportFloat(full), exportFloat(fullB)
+		r.FirstResponseSLA, r.ResolutionSLA = fr.row(), res.row()
+		r.CSATScore = nil
+		if csat.Valid {
+			v := csat.Int64
+			r.CSATScore = &v
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+type exportTargetScan struct {
+	policy, outcome sql.NullString
+	target, elapsed sql.NullFloat64
+	decided, breach sql.NullTime
+	running         sql.NullBool
+}
+
+func (s *exportTargetScan) row() TargetRow {
+	if !s.policy.Valid {
+		return TargetRow{}
+	}
+	t := TargetRow{Policy: s.policy.String, TargetMinutes: exportFloat(s.target), ElapsedMinutes: exportFloat(s.elapsed)}
+	switch {
+	case s.outcome.Valid:
+		t.Status, t.DecidedAt = s.outcome.String, exportTime(s.decided)
+	case s.running.Bool:
+		t.Status, t.DueAt = StatusActive, exportTime(s.breach)
+	default:
+		t.Status = StatusPaused
+	}
+	return t
+}
+
+// EventRow is one stored event as the export lists it.
+type EventRow struct {
+	Seq                      int64
+	At                       time.Time
+	TicketID                 string
+	Number                   int64
+	Type                     string
+	Actor, ActorKind         string
+	Status, Priority         string
+	Team, Assignee, Category string
+	Public                   *bool
+	Score                    *int64
+	Text                     string // comment body or CSAT comment
+}
+
+// EventRows calls fn for every event that occurred in q's range (up to its
+// knowledge instant) on a ticket that passes q's filters, in order.
+func (e *Engine) EventRows(ctx context.Context, q Query, fn func(*EventRow) error) error {
+	k, err := e.prepare(ctx, &q)
+	if err != nil {
+		return err
+	}
+	cte := ""
+	if q.filtered() {
+		cte = `WITH ` + e.ticketsCTE(&q, k)
+	}
+	query := fmt.Sprintf(`%s SELECT ev.seq, ev.occurred_at, ev.ticket_id, coalesce(p.number, ev.number, 0), ev.type, ev.actor, ev.actor_kind,
+		coalesce(ev.status, ''), coalesce(ev.priority, ''), coalesce(ev.team, ''), coalesce(ev.assignee, ''), coalesce(ev.category, ''),
+		ev.public, ev.score::BIGINT, coalesce(ev.body, ev.comment, '')
+	FROM events ev LEFT JOIN tickets p ON p.id = ev.ticket_id
+	WHERE %s AND %s
+	ORDER BY ev.occurred_at, ev.seq`, cte, period{q.From, q.To}.has("ev.occurred_at"), eventsIn(&q, k, "ev."))
+	rows, err := e.st.DB.QueryContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("event rows: %w", err)
+	}
+	defer rows.Close()
+	var (
+		r      EventRow
+		public sql.NullBool
+		score  sql.NullInt64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.Seq, &r.At, &r.TicketID, &r.Number, &r.Type, &r.Actor, &r.ActorKind,
+			&r.Status, &r.Priority, &r.Team, &r.Assignee, &r.Category, &public, &score, &r.Text); err != nil {
+			return fmt.Errorf("event rows: %w", err)
+		}
+		r.Public, r.Score = nil, nil
+		if public.Valid {
+			v := public.Bool
+			r.Public = &v
+		}
+		if score.Valid {
+			v := score.Int64
+			r.Score = &v
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func exportTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+func exportFloat(f sql.NullFloat64) *float64 {
+	if !f.Valid {
+		return nil
+	}
+	v := f.Float64
+	return &v
+}
