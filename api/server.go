@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
@@ -67,9 +68,9 @@ func (s *Server) routes() {
 
 	s.metricsRoutes()
 
-	m.HandleFunc("GET /api/v1/agents", s.listAgents)
 	m.HandleFunc("POST /api/v1/import", s.importEvents)
 
+	m.HandleFunc("GET /api/v1/agents", s.listAgents)
 	m.HandleFunc("POST /api/v1/agents", s.createAgent)
 	m.HandleFunc("GET /api/v1/teams", s.listTeams)
 	m.HandleFunc("POST /api/v1/teams", s.createTeam)
@@ -89,11 +90,15 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// actor says who makes a request. Until sign-in exists (see issue on
-// access control) the caller names itself in the X-Actor header: a
+// actor says who makes a request: the signed-in user (see package auth),
+// who acts as an agent. Without sign-in (tests, or a server built without
+// the auth gate) the caller may name itself in the X-Actor header: a
 // registered agent's email acts as that agent, any other email as a
 // requester, and no header as the system ("api").
 func (s *Server) actor(r *http.Request) model.Actor {
+	if u := auth.UserFrom(r.Context()); u != nil {
+		return model.Actor{Name: u.Email, Kind: model.ActorAgent}
+	}
 	name := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Actor")))
 	if name == "" {
 		return model.Actor{Name: "api", Kind: model.ActorSystem}

@@ -31,6 +31,11 @@ type Config struct {
 		Days    int   `mapstructure:"days"`
 		Seed    int64 `mapstructure:"seed"`
 	} `mapstructure:"demo"`
+	Auth struct {
+		// TokenRate is the steady requests per second allowed per user
+		// (bursts of twice that); 0 turns the limit off.
+		TokenRate float64 `mapstructure:"token_rate"`
+	} `mapstructure:"auth"`
 	// Metrics holds the reporting time zone, business calendars and SLA
 	// policies (top-level keys timezone, calendars and sla).
 	Metrics metrics.Config `mapstructure:",squash"`
@@ -39,15 +44,16 @@ type Config struct {
 // defaults are the values used when nothing else sets a key; config.yaml
 // repeats them with explanations.
 var defaults = map[string]any{
-	"db":            "./data/deskpulse.duckdb",
-	"addr":          "127.0.0.1:8080",
-	"log.level":     "info",
-	"log.format":    "auto",
-	"demo.on_empty": true,
-	"demo.tickets":  20000,
-	"demo.days":     180,
-	"demo.seed":     1,
-	"timezone":      "UTC",
+	"db":              "./data/deskpulse.duckdb",
+	"addr":            "127.0.0.1:8080",
+	"log.level":       "info",
+	"log.format":      "auto",
+	"demo.on_empty":   true,
+	"demo.tickets":    20000,
+	"demo.days":       180,
+	"demo.seed":       1,
+	"timezone":        "UTC",
+	"auth.token_rate": 1000,
 }
 
 // Load reads the configuration. file is the --config flag ("" looks for

@@ -100,3 +100,11 @@ func uniqueErr(err error) error {
 	}
 	return err
 }
+
+// HasDemoData reports whether the store holds the demo history (its agents
+// have @deskpulse.example addresses).
+func (s *Store) HasDemoData(ctx context.Context) (bool, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM agents WHERE email LIKE '%@deskpulse.example'`).Scan(&n)
+	return n > 0, err
+}

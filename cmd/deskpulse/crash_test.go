@@ -48,7 +48,7 @@ func startServer(t *testing.T, db, addr string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "DESKPULSE_TEST_CHILD_ARGS=serve --db "+db+" --addr "+addr+" --config ../../config.yaml",
-		"DESKPULSE_DEMO_ON_EMPTY=false", "DESKPULSE_LOG_LEVEL=warn")
+		"DESKPULSE_DEMO_ON_EMPTY=false", "DESKPULSE_LOG_LEVEL=warn", "DESKPULSE_ADMIN_TOKEN="+testToken)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestKillDuringWritesLosesNoAcknowledgedWrite(t *testing.T) {
 	addr := freeAddr(t)
 	server := startServer(t, db, addr)
 	base := "http://" + addr + "/api/v1"
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: authorized{&http.Transport{MaxIdleConnsPerHost: 64}}}
 
 	var (
 		mu       sync.Mutex

@@ -14,8 +14,23 @@ import (
 	"github.com/deskpulse/deskpulse/config"
 )
 
+// testToken is the administrator token the servers under test start with.
+const testToken = "dp_test-admin-token-0123456789"
+
+// authorized adds the test token to every request of the default client.
+type authorized struct{ next http.RoundTripper }
+
+func (a authorized) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+testToken)
+	return a.next.RoundTrip(r)
+}
+
+func init() { http.DefaultClient.Transport = authorized{http.DefaultTransport} }
+
 func testConfig(t *testing.T, db string) *config.Config {
 	t.Helper()
+	t.Setenv("DESKPULSE_ADMIN_TOKEN", testToken)
 	t.Setenv("DESKPULSE_DEMO_TICKETS", "300")
 	t.Setenv("DESKPULSE_DEMO_DAYS", "30")
 	cfg, err := config.Load("../../config.yaml", pflag.NewFlagSet("x", pflag.ContinueOnError), nil)

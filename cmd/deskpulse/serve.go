@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/deskpulse/deskpulse/api"
+	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/config"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/metrics"
@@ -46,6 +48,7 @@ type Main struct {
 	Writer  *ingest.Writer
 	Metrics *metrics.Engine
 	API     *api.Server
+	Auth    *auth.Service
 
 	listener net.Listener
 	http     *http.Server
@@ -72,12 +75,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.API, err = api.New(ctx, m.Store, m.Writer, m.Metrics); err != nil {
 		return err
 	}
+	gate, err := m.setupAuth(ctx)
+	if err != nil {
+		return err
+	}
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another deskpulse running? choose another with --addr)", m.Config.Addr, err)
 	}
 	m.http = &http.Server{
-		Handler:           m.API.Handler(),
+		Handler:           gate.Wrap(m.API.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // imports stream large bodies
 		WriteTimeout:      10 * time.Minute,
@@ -105,6 +112,39 @@ func (m *Main) seedDemo(ctx context.Context) error {
 	}
 	slog.Info("demo data written", "tickets", stats.Tickets, "events", stats.Events, "seconds", stats.Elapsed.Seconds())
 	return nil
+}
+
+// setupAuth makes sure an administrator exists (printing a new token
+// once), adds the admin API and sign-in pages, and returns the gate that
+// guards every route.
+func (m *Main) setupAuth(ctx context.Context) (*auth.Gate, error) {
+	m.Auth = auth.New(m.Store)
+	email, token, err := m.Auth.Bootstrap(ctx, os.Getenv("DESKPULSE_ADMIN_TOKEN"))
+	if err != nil {
+		return nil, fmt.Errorf("create the first administrator: %w", err)
+	}
+	if token != "" {
+		fmt.Printf("\nNo users yet: created administrator %s with this API token (shown only now, keep it):\n\n    %s\n\n", email, token)
+	}
+	m.API.AdminRoutes(m.Auth)
+	gate := auth.NewGate(m.Auth, m.Config.Auth.TokenRate)
+	gate.Routes(m.API.Mux())
+	demo, err := m.Store.HasDemoData(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Offered only on a loopback listener, decided per request because the
+	// listener is opened after this.
+	gate.Demo = func() bool { return demo && m.onLoopback() }
+	return gate, nil
+}
+
+func (m *Main) onLoopback() bool {
+	if m.listener == nil {
+		return false
+	}
+	addr, ok := m.listener.Addr().(*net.TCPAddr)
+	return ok && addr.IP.IsLoopback()
 }
 
 // Addr is the address the server listens on.

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/deskpulse/deskpulse/auth"
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+// AdminRoutes adds user, token and audit management (admin only, by the
+// auth policy).
+func (s *Server) AdminRoutes(svc *auth.Service) {
+	m := s.mux
+	m.HandleFunc("GET /api/v1/users", func(w http.ResponseWriter, r *http.Request) {
+		users, err := s.store.Users(r.Context())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"users": users})
+	})
+	m.HandleFunc("POST /api/v1/users", func(w http.ResponseWriter, r *http.Request) {
+		var u model.User
+		if err := decode(w, r, &u, false); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		token, err := svc.AddUser(r.Context(), s.actor(r).Name, &u)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"user": u, "token": token, "note": "the token is shown only now"})
+	})
+	m.HandleFunc("POST /api/v1/users/{email}/tokens", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Label string `json:"label"`
+		}
+		if err := decode(w, r, &in, true); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		token, err := svc.NewToken(r.Context(), s.actor(r).Name, r.PathValue("email"), in.Label)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"token": token, "note": "the token is shown only now"})
+	})
+	m.HandleFunc("GET /api/v1/tokens", func(w http.ResponseWriter, r *http.Request) {
+		tokens, err := s.store.Tokens(r.Context(), r.URL.Query().Get("user"))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"tokens": tokens})
+	})
+	m.HandleFunc("DELETE /api/v1/tokens/{prefix}", func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.RevokeToken(r.Context(), s.actor(r).Name, r.PathValue("prefix")); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"revoked": r.PathValue("prefix")})
+	})
+	m.HandleFunc("GET /api/v1/audit", s.audit)
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("type"), Limit: 100}
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(b.name); v != "" {
+			t, err := parseTime(v)
+			if err != nil {
+				writeError(w, r, badRequest(b.name, "must be a date (2026-01-31) or an RFC 3339 time"))
+				return
+			}
+			*b.dst = t
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, r, badRequest("limit", "must be a whole number from 1 to 1000"))
+			return
+		}
+		f.Limit = n
+	}
+	entries, err := s.store.AuditTrail(r.Context(), f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}

@@ -1,0 +1,349 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+// Policy says which permission a request needs; public routes need none.
+// Unknown API routes need admin: deny by default.
+func Policy(method, path string) (perm model.Permission, public bool) {
+	has := func(prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") }
+	switch {
+	case path == "/healthz", path == "/readyz", path == "/favicon.ico",
+		has("/signin"), path == "/signout", has("/static"):
+		return "", true
+	case has("/api/v1/tickets"):
+		return model.PermTickets, false
+	case has("/api/v1/agents"), has("/api/v1/teams"):
+		if method == http.MethodGet || method == http.MethodHead {
+			return model.PermTickets, false
+		}
+		return model.PermManage, false
+	case has("/api/v1/metrics"), has("/api/v1/sla"), has("/api/v1/exports"), has("/api/v1/sql"):
+		return model.PermMetrics, false
+	case has("/api/v1/import"), has("/api/v1/reports"), has("/api/v1/rules"):
+		return model.PermManage, false
+	case strings.HasPrefix(path, "/api/"):
+		return model.PermAdmin, false
+	default:
+		return model.PermDashboards, false
+	}
+}
+
+type ctxKey struct{}
+
+// UserFrom returns the signed-in user of a request (nil when anonymous).
+func UserFrom(ctx context.Context) *model.User {
+	u, _ := ctx.Value(ctxKey{}).(*model.User)
+	return u
+}
+
+// WithUser returns ctx carrying u.
+func WithUser(ctx context.Context, u *model.User) context.Context {
+	return context.WithValue(ctx, ctxKey{}, u)
+}
+
+const (
+	sessionCookie = "deskpulse_session"
+	csrfCookie    = "deskpulse_csrf" // double-submit token of the sign-in form
+)
+
+// Gate wraps the whole server: security headers, authentication (Bearer
+// token or session cookie), CSRF checks for cookie-authenticated changes,
+// role checks by Policy, and per-token rate limits.
+type Gate struct {
+	svc *Service
+	// Demo, when set and true, offers the demo sign-in (loopback server
+	// holding demo data).
+	Demo      func() bool
+	perToken  *limiters
+	perSignIn *limiters
+}
+
+// NewGate returns a gate; tokenRate is the steady requests per second
+// allowed per user (burst 2x), 0 for no limit.
+func NewGate(svc *Service, tokenRate float64) *Gate {
+	g := &Gate{svc: svc, perSignIn: newLimiters(rate.Every(6*time.Second), 5)}
+	if tokenRate > 0 {
+		g.perToken = newLimiters(rate.Limit(tokenRate), int(2*tokenRate))
+	}
+	return g
+}
+
+// Routes registers the sign-in pages on mux.
+func (g *Gate) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /signin", g.signInPage)
+	mux.HandleFunc("POST /signin", g.signIn)
+	mux.HandleFunc("POST /signin/demo", g.demoSignIn)
+	mux.HandleFunc("POST /signout", g.signOut)
+}
+
+// Wrap puts the gate in front of next.
+func (g *Gate) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		} else {
+			// Pages load scripts and styles from deskpulse only. go-echarts
+			// writes each chart's options as an inline script, hence
+			// 'unsafe-inline' for scripts until the pages are nonced.
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+		}
+
+		user, viaCookie, csrf, err := g.authenticate(r)
+		if err != nil && !errors.Is(err, ErrUnauthenticated) {
+			slog.Error("authentication failed", "err", err)
+			deny(w, r, http.StatusInternalServerError, "internal", "internal error")
+			return
+		}
+		perm, public := Policy(r.Method, r.URL.Path)
+		if user != nil {
+			r = r.WithContext(WithUser(r.Context(), user))
+		}
+		if public {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if user == nil {
+			if strings.HasPrefix(r.URL.Path, "/api/") || r.Method != http.MethodGet {
+				h.Set("WWW-Authenticate", `Bearer realm="deskpulse"`)
+				deny(w, r, http.StatusUnauthorized, "unauthenticated", "sign in: send Authorization: Bearer <token> (deskpulse user add prints one)")
+				return
+			}
+			http.Redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if viaCookie && !safeMethod(r.Method) {
+			sent := r.Header.Get("X-CSRF-Token")
+			if sent == "" {
+				sent = r.PostFormValue("csrf")
+			}
+			if subtle.ConstantTimeCompare([]byte(sent), []byte(csrf)) != 1 {
+				deny(w, r, http.StatusForbidden, "csrf", "missing or wrong CSRF token")
+				return
+			}
+		}
+		if !user.Role.Can(perm) {
+			deny(w, r, http.StatusForbidden, "forbidden", "the "+string(user.Role)+" role may not do this (needs "+string(perm)+" access)")
+			return
+		}
+		if g.perToken != nil {
+			if ok, wait := g.perToken.allow(user.Email); !ok {
+				h.Set("Retry-After", strconv.Itoa(wait))
+				deny(w, r, http.StatusTooManyRequests, "rate_limited", "too many requests; retry after "+strconv.Itoa(wait)+" s")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate finds the caller: a Bearer token wins over a cookie.
+func (g *Gate) authenticate(r *http.Request) (user *model.User, viaCookie bool, csrf string, err error) {
+	if authz := r.Header.Get("Authorization"); authz != "" {
+		token, ok := strings.CutPrefix(authz, "Bearer ")
+		if !ok {
+			return nil, false, "", ErrUnauthenticated
+		}
+		u, err := g.svc.UserByToken(r.Context(), strings.TrimSpace(token))
+		return u, false, "", err
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, false, "", ErrUnauthenticated
+	}
+	sess, err := g.svc.Session(r.Context(), c.Value)
+	if err != nil {
+		return nil, false, "", err
+	}
+	return sess.User, true, sess.CSRF, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// deny answers JSON on the API and a short page elsewhere.
+func deny(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "json") {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	pageTmpl.Execute(w, pageData{Title: http.StatusText(status), Error: msg})
+}
+
+// limiters are token buckets by key (user or client IP).
+type limiters struct {
+	mu    sync.Mutex
+	every rate.Limit
+	burst int
+	m     map[string]*rate.Limiter
+}
+
+func newLimiters(every rate.Limit, burst int) *limiters {
+	return &limiters{every: every, burst: burst, m: map[string]*rate.Limiter{}}
+}
+
+// allow takes one token for key; when none is left it says how many
+// seconds to wait.
+func (l *limiters) allow(key string) (bool, int) {
+	l.mu.Lock()
+	lim := l.m[key]
+	if lim == nil {
+		if len(l.m) > 100_000 {
+			l.m = map[string]*rate.Limiter{}
+		}
+		lim = rate.NewLimiter(l.every, l.burst)
+		l.m[key] = lim
+	}
+	l.mu.Unlock()
+	res := lim.Reserve()
+	if d := res.Delay(); d > 0 {
+		res.Cancel()
+		return false, int(d.Seconds()) + 1
+	}
+	return true, 0
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+//go:embed signin.html
+var pageHTML string
+
+var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
+
+type pageData struct {
+	Title, Error, Next, CSRF, Email string
+	Demo                            bool
+}
+
+func (g *Gate) signInPage(w http.ResponseWriter, r *http.Request) {
+	g.renderSignIn(w, r, http.StatusOK, "", "")
+}
+
+func (g *Gate) renderSignIn(w http.ResponseWriter, r *http.Request, status int, errMsg, email string) {
+	token := newSecret()
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: token, Path: "/signin", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: 3600})
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	pageTmpl.Execute(w, pageData{Title: "Sign in", Error: errMsg, Next: safeNext(r.FormValue("next")),
+		CSRF: token, Email: email, Demo: g.Demo != nil && g.Demo()})
+}
+
+// formCSRF checks the double-submit token of the sign-in forms.
+func formCSRF(r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	return err == nil && c.Value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+}
+
+func (g *Gate) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if ok, wait := g.perSignIn.allow(clientIP(r)); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		g.renderSignIn(w, r, http.StatusTooManyRequests, "Too many sign-in attempts; wait "+strconv.Itoa(wait)+" seconds.", "")
+		return
+	}
+	if !formCSRF(r) {
+		g.renderSignIn(w, r, http.StatusForbidden, "The form expired; please try again.", "")
+		return
+	}
+	email := r.PostFormValue("email")
+	cookie, sess, err := g.svc.SignIn(r.Context(), email, r.PostFormValue("secret"))
+	if err != nil {
+		status := http.StatusUnauthorized
+		if !errors.Is(err, ErrUnauthenticated) {
+			status = http.StatusInternalServerError
+		}
+		g.renderSignIn(w, r, status, "Wrong email, token or password.", email)
+		return
+	}
+	g.startSession(w, r, cookie, sess.ExpiresAt)
+}
+
+func (g *Gate) demoSignIn(w http.ResponseWriter, r *http.Request) {
+	if g.Demo == nil || !g.Demo() || !formCSRF(r) {
+		g.renderSignIn(w, r, http.StatusForbidden, "The demo sign-in is not available here.", "")
+		return
+	}
+	u, err := g.svc.DemoUser(r.Context())
+	var cookie string
+	var sess *store.Session
+	if err == nil {
+		cookie, sess, err = g.svc.openSession(r.Context(), u)
+	}
+	if err != nil {
+		slog.Error("demo sign-in", "err", err)
+		g.renderSignIn(w, r, http.StatusInternalServerError, "The demo sign-in failed; see the server log.", "")
+		return
+	}
+	g.startSession(w, r, cookie, sess.ExpiresAt)
+}
+
+func (g *Gate) startSession(w http.ResponseWriter, r *http.Request, cookie string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, Expires: expires})
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+func (g *Gate) signOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if sess, err := g.svc.Session(r.Context(), c.Value); err == nil && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) == 1 {
+			g.svc.SignOut(r.Context(), c.Value)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// CSRFToken returns the CSRF token of a cookie-authenticated request, for
+// pages that post forms (field "csrf" or header X-CSRF-Token).
+func (g *Gate) CSRFToken(r *http.Request) string {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if sess, err := g.svc.Session(r.Context(), c.Value); err == nil {
+			return sess.CSRF
+		}
+	}
+	return ""
+}
+
+// safeNext keeps redirects on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func urlQueryEscape(s string) string { return template.URLQueryEscaper(s) }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/deskpulse/deskpulse/auth"
+	"github.com/deskpulse/deskpulse/config"
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+var userCommand = &command{
+	name: "user", usage: "add --email E --role R [--name N] | list | token --email E | revoke PREFIX | passwd --email E",
+	summary: "manage who may sign in (stop the server first: the file has one owner)",
+	flags: func(fs *pflag.FlagSet) {
+		fs.String("email", "", "the user's email")
+		fs.String("role", "", "admin, manager, analyst or agent")
+		fs.String("name", "", "the user's display name")
+	},
+	run: func(ctx context.Context, cfg *config.Config, fs *pflag.FlagSet, args []string) error {
+		if len(args) == 0 {
+			return fmt.Errorf("say what to do: deskpulse user add|list|token|revoke|passwd (see --help)")
+		}
+		st, err := store.Open(ctx, cfg.DB)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		svc := auth.New(st)
+		email, _ := fs.GetString("email")
+		email = strings.ToLower(strings.TrimSpace(email))
+		const actor = "cli"
+		switch args[0] {
+		case "add":
+			role, _ := fs.GetString("role")
+			name, _ := fs.GetString("name")
+			u := &model.User{Email: email, Name: name, Role: model.Role(role)}
+			token, err := svc.AddUser(ctx, actor, u)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("added %s (%s). API token, shown only now:\n\n    %s\n", u.Email, u.Role, token)
+		case "list":
+			users, err := st.Users(ctx)
+			if err != nil {
+				return err
+			}
+			tokens, err := st.Tokens(ctx, "")
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				fmt.Printf("%-36s %-8s %s\n", u.Email, u.Role, u.Name)
+				for _, t := range tokens {
+					if t.UserEmail == u.Email {
+						state := "live"
+						if t.RevokedAt != nil {
+							state = "revoked " + t.RevokedAt.Format("2006-01-02")
+						}
+						fmt.Printf("    token %s...  %s  created %s  %s\n", t.Prefix, state, t.CreatedAt.Format("2006-01-02"), t.Label)
+					}
+				}
+			}
+		case "token":
+			token, err := svc.NewToken(ctx, actor, email, "cli")
+			if err != nil {
+				return err
+			}
+			fmt.Printf("new API token for %s, shown only now:\n\n    %s\n", email, token)
+		case "revoke":
+			if len(args) < 2 {
+				return fmt.Errorf("give the token prefix that `deskpulse user list` shows")
+			}
+			if err := svc.RevokeToken(ctx, actor, args[1]); err != nil {
+				return err
+			}
+			fmt.Println("revoked", args[1])
+		case "passwd":
+			fmt.Fprint(os.Stderr, "new password (10-72 characters), then Enter: ")
+			line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+			if err != nil && line == "" {
+				return fmt.Errorf("read password: %w", err)
+			}
+			if err := svc.SetPassword(ctx, actor, email, strings.TrimRight(line, "\r\n")); err != nil {
+				return err
+			}
+			fmt.Println("password set for", email)
+		default:
+			return fmt.Errorf("unknown user action %q: add, list, token, revoke or passwd", args[0])
+		}
+		return nil
+	},
+}

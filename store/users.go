@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// Token is an API token as listed: never the secret, only its prefix.
+type Token struct {
+	Prefix    string     `json:"prefix"`
+	UserEmail string     `json:"user_email"`
+	Label     string     `json:"label"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// CreateUser stores a new user.
+func (s *Store) CreateUser(ctx context.Context, u *model.User) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO users (email, name, role, created_at) VALUES (?, ?, ?, ?)`,
+		u.Email, u.Name, string(u.Role), u.CreatedAt)
+	return uniqueErr(err)
+}
+
+// CountUsers says how many users exist.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// User returns one user and their password hash ("" when none is set).
+func (s *Store) User(ctx context.Context, email string) (*model.User, string, error) {
+	var u model.User
+	var role, hash string
+	err := s.DB.QueryRowContext(ctx, `SELECT email, name, role, created_at, password_hash FROM users WHERE email = ? AND disabled_at IS NULL`, email).
+		Scan(&u.Email, &u.Name, &role, &u.CreatedAt, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", model.ErrNotFound
+	}
+	u.Role = model.Role(role)
+	return &u, hash, err
+}
+
+// Users lists every user by email.
+func (s *Store) Users(ctx context.Context) ([]*model.User, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, role, created_at FROM users WHERE disabled_at IS NULL ORDER BY email`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*model.User{}
+	for rows.Next() {
+		var u model.User
+		var role string
+		if err := rows.Scan(&u.Email, &u.Name, &role, &u.CreatedAt); err != nil {
+			return nil, err
+		}
+		u.Role = model.Role(role)
+		out = append(out, &u)
+	}
+	return out, rows.Err()
+}
+
+// SetPasswordHash replaces a user's password hash.
+func (s *Store) SetPasswordHash(ctx context.Context, email, hash string) error {
+	res, err := s.DB.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE email = ?`, hash, email)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return model.ErrNotFound
+	}
+	return nil
+}
+
+// CreateToken stores a token by the hash of its secret.
+func (s *Store) CreateToken(ctx context.Context, hash string, t *Token) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO tokens (hash, prefix, user_email, label, created_at) VALUES (?, ?, ?, ?, ?)`,
+		hash, t.Prefix, t.UserEmail, t.Label, t.CreatedAt)
+	return err
+}
+
+// UserByTokenHash returns the user owning a live token.
+func (s *Store) UserByTokenHash(ctx context.Context, hash string) (*model.User, error) {
+	var email string
+	err := s.DB.QueryRowContext(ctx, `SELECT user_email FROM tokens WHERE hash = ? AND revoked_at IS NULL`, hash).Scan(&email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, model.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, _, err := s.User(ctx, email)
+	return u, err
+}
+
+// Tokens lists tokens (prefix only), optionally of one user.
+func (s *Store) Tokens(ctx context.Context, email string) ([]*Token, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT prefix, user_email, label, created_at, revoked_at FROM tokens
+		WHERE ? = '' OR user_email = ? ORDER BY created_at`, email, email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Token{}
+	for rows.Next() {
+		var t Token
+		var revoked sql.NullTime
+		if err := rows.Scan(&t.Prefix, &t.UserEmail, &t.Label, &t.CreatedAt, &revoked); err != nil {
+			return nil, err
+		}
+		t.RevokedAt = timePtr(revoked)
+		out = append(out, &t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes the live token with that prefix.
+func (s *Store) RevokeToken(ctx context.Context, prefix string, at time.Time) error {
+	res, err := s.DB.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL`, at, prefix)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return model.ErrNotFound
+	}
+	return nil
+}
+
+// Session is a signed-in browser.
+type Session struct {
+	User      *model.User
+	CSRF      string
+	ExpiresAt time.Time
+}
+
+// CreateSession stores a browser session by the hash of its cookie.
+func (s *Store) CreateSession(ctx context.Context, hash, email, csrf string, created, expires time.Time) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO sessions (hash, user_email, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		hash, email, csrf, created, expires)
+	return err
+}
+
+// SessionByHash returns a live session.
+func (s *Store) SessionByHash(ctx context.Context, hash string, now time.Time) (*Session, error) {
+	var email string
+	var sess Session
+	err := s.DB.QueryRowContext(ctx, `SELECT user_email, csrf, expires_at FROM sessions WHERE hash = ? AND expires_at > ?`, hash, now).
+		Scan(&email, &sess.CSRF, &sess.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, model.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	sess.User, _, err = s.User(ctx, email)
+	return &sess, err
+}
+
+// DeleteSession signs a browser out.
+func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
+	return err
+}
+
+// AuditEntry is one administrative change or ticket event in the trail.
+type AuditEntry struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"` // e.g. user.created, token.revoked, or a ticket event type
+	Target string    `json:"target"` // the user, token prefix or ticket id
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Audit appends an administrative change to the trail.
+func (s *Store) Audit(ctx context.Context, id string, e AuditEntry) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO audit (id, occurred_at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, e.At, e.Actor, e.Action, e.Target, e.Detail)
+	return err
+}
+
+// AuditFilter selects audit entries; empty fields do not filter.
+type AuditFilter struct {
+	Actor, Action string
+	From, To      time.Time
+	Limit         int
+}
+
+// AuditTrail returns administrative changes and ticket events, newest
+// first: who did what, when.
+func (s *Store) AuditTrail(ctx context.Context, f AuditFilter) ([]*AuditEntry, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	if f.To.IsZero() {
+		f.To = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	rows, err := s.DB.QueryContext(ctx, `
+		SELECT * FROM (
+			SELECT occurred_at, actor, action, target, detail FROM audit
+			UNION ALL
+			SELECT occurred_at, actor, type, ticket_id, '' FROM events
+		) WHERE (? = '' OR actor = ?) AND (? = '' OR action = ?) AND occurred_at >= ? AND occurred_at < ?
+		ORDER BY occurred_at DESC LIMIT ?`,
+		f.Actor, f.Actor, f.Action, f.Action, f.From, f.To, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*AuditEntry{}
+	for rows.Next() {
+		var e AuditEntry
+		if err := rows.Scan(&e.At, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
+			return nil, err
+		}
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
