@@ -31,10 +31,11 @@ type Engine struct {
 	now func() time.Time
 	fp  string
 
-	mu    sync.Mutex // serialises refreshes
-	seq   int64      // events up to this seq are in metrics_tickets
-	minAt time.Time  // earliest event time (for the calendar range)
-	maxAt time.Time  // latest event time in metrics_tickets
+	mu     sync.Mutex // serialises refreshes
+	seq    int64      // events up to this seq are in metrics_tickets
+	minAt  time.Time  // earliest event time (for the calendar range)
+	maxAt  time.Time  // latest event time in metrics_tickets
+	bounds bool       // minAt and maxAt are loaded
 }
 
 // fullRebuildAbove is the number of new events past which a refresh
@@ -97,7 +98,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	if err := e.st.DB.QueryRowContext(ctx, `SELECT max(seq) FROM events WHERE seq > ?`, max(e.seq, 0)).Scan(&maxSeq); err != nil {
 		return err
 	}
-	if e.seq >= 0 && !maxSeq.Valid {
+	if e.seq >= 0 && !maxSeq.Valid && e.bounds {
 		return nil
 	}
 	var minAt, maxAt sql.NullTime
@@ -105,10 +106,21 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	if err := e.st.DB.QueryRowContext(ctx, `SELECT min(occurred_at), max(occurred_at), coalesce(max(seq), 0) FROM events`).Scan(&minAt, &maxAt, &top); err != nil {
 		return err
 	}
-	e.minAt, e.maxAt = minAt.Time, maxAt.Time
+	// The bounds are needed even when nothing changed (an engine reopened
+	// on a built file): source() compares asof with maxAt and spanRange()
+	// expands the calendars from minAt.
+	e.minAt, e.maxAt, e.bounds = minAt.Time, maxAt.Time, true
+	if e.seq >= 0 && !maxSeq.Valid {
+		return nil
+	}
 	lo, hi := e.spanRange()
 	full := e.seq < 0 || top-e.seq > fullRebuildAbove
-	tx, err := e.st.DB.BeginTx(ctx, nil)
+	conn, err := e.pipelineConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.release()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -177,6 +189,34 @@ func (e *Engine) prepare(ctx context.Context, q *Query) (time.Time, error) {
 		return e.now(), nil
 	}
 	return q.AsOf, nil
+}
+
+// pipelineSettings are session settings for queries that run ticketSQL:
+// DuckDB turns an ASOF join whose input it estimates small into a nested
+// loop join, and its estimates of the pipeline's intermediate results are
+// far too small (tens of rows for millions), which made the inverse
+// business-time lookup a 78M-row loop join at 1M tickets.
+const pipelineSettings = `SET asof_loop_join_threshold = 0`
+
+type settingsConn struct{ *sql.Conn }
+
+// pipelineConn reserves a connection with pipelineSettings applied; release
+// resets them and returns it to the pool.
+func (e *Engine) pipelineConn(ctx context.Context) (settingsConn, error) {
+	conn, err := e.st.DB.Conn(ctx)
+	if err != nil {
+		return settingsConn{}, err
+	}
+	if _, err := conn.ExecContext(ctx, pipelineSettings); err != nil {
+		conn.Close()
+		return settingsConn{}, err
+	}
+	return settingsConn{conn}, nil
+}
+
+func (c settingsConn) release() {
+	c.ExecContext(context.Background(), `RESET asof_loop_join_threshold`)
+	c.Close()
 }
 
 var errNoZone = errors.New("tz: the reporting zone must be a named IANA zone")

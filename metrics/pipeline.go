@@ -64,8 +64,6 @@ ev AS (
 ),
 st AS (
 	SELECT ticket_id, seq, ev_at,
-		CASE type WHEN 'created' THEN 'new' WHEN 'status_changed' THEN status WHEN 'resolved' THEN 'resolved'
-			WHEN 'reopened' THEN 'open' WHEN 'closed' THEN 'closed' END AS new_status,
 		last_value(CASE WHEN type IN ('created', 'priority_changed') THEN priority END IGNORE NULLS) OVER w AS priority,
 		last_value(CASE WHEN type IN ('created', 'fields_changed') THEN ticket_type END IGNORE NULLS) OVER w AS type,
 		last_value(CASE WHEN type IN ('created', 'category_changed') THEN category END IGNORE NULLS) OVER w AS category,
@@ -73,7 +71,7 @@ st AS (
 		coalesce(last_value(CASE WHEN type IN ('created', 'assigned') THEN assignee END IGNORE NULLS) OVER w, '') AS assignee,
 		last_value(CASE WHEN type = 'created' THEN channel END IGNORE NULLS) OVER w AS channel
 	FROM ev
-	WHERE type IN ('created', 'assigned', 'status_changed', 'priority_changed', 'category_changed', 'fields_changed', 'resolved', 'reopened', 'closed')
+	WHERE type IN ('created', 'assigned', 'priority_changed', 'category_changed', 'fields_changed')
 	WINDOW w AS (PARTITION BY ticket_id ORDER BY ev_at, seq ROWS UNBOUNDED PRECEDING)
 ),
 pl AS (
@@ -81,6 +79,14 @@ pl AS (
 			OVER (PARTITION BY ticket_id ORDER BY ev_at, seq ROWS UNBOUNDED PRECEDING) AS since
 	FROM (SELECT *, lag(pidx) OVER (PARTITION BY ticket_id ORDER BY ev_at, seq) AS prev
 		FROM (SELECT *, {POLICY_CASE} AS pidx FROM st))
+),
+ss AS (
+	SELECT * FROM (
+		SELECT ticket_id, seq, ev_at,
+			CASE type WHEN 'created' THEN 'new' WHEN 'status_changed' THEN status WHEN 'resolved' THEN 'resolved'
+				WHEN 'reopened' THEN 'open' WHEN 'closed' THEN 'closed' END AS new_status
+		FROM ev WHERE type IN ('created', 'status_changed', 'resolved', 'reopened', 'closed'))
+	WHERE new_status IS NOT NULL
 ),
 tk AS (
 	SELECT ticket_id,
@@ -96,10 +102,10 @@ tk AS (
 	FROM ev GROUP BY ticket_id
 ),
 fin AS (
-	SELECT ticket_id,
-		arg_max(new_status, (ev_at, seq)) FILTER (new_status IS NOT NULL) AS status,
+	SELECT * FROM (SELECT ticket_id, arg_max(new_status, (ev_at, seq)) AS status FROM ss GROUP BY ticket_id)
+	JOIN (SELECT ticket_id,
 		arg_max({'priority': priority, 'type': type, 'category': category, 'team': team, 'assignee': assignee, 'channel': channel}, (ev_at, seq)) AS d
-	FROM pl GROUP BY ticket_id
+		FROM pl GROUP BY ticket_id) USING (ticket_id)
 ),
 t1 AS (
 	SELECT tk.*, fin.status, fin.d.priority AS priority, fin.d.type AS type, fin.d.category AS category,
@@ -130,7 +136,7 @@ seg AS (
 		SELECT ticket_id, new_status AS status, ev_at AS s,
 			lead(ev_at) OVER (PARTITION BY ticket_id ORDER BY ev_at, seq) AS e,
 			row_number() OVER (PARTITION BY ticket_id ORDER BY ev_at, seq) AS i
-		FROM pl WHERE new_status IS NOT NULL)
+		FROM ss)
 	UNION ALL
 	SELECT ticket_id, 1000000, 'horizon', {H}, NULL, false FROM t1 WHERE {H} IS NOT NULL
 ),
@@ -141,10 +147,11 @@ pts AS (
 	UNION ALL SELECT ticket_id, 'r', 0, fr_cal, first_reply_at FROM t2 WHERE first_reply_at IS NOT NULL
 ),
 fv AS (
+	SELECT ticket_id, k, i, t, epoch(t) / 60.0 AS f FROM pts WHERE cal = ''
+	UNION ALL
 	SELECT pts.ticket_id, pts.k, pts.i, pts.t,
-		CASE WHEN pts.cal = '' THEN epoch(pts.t) / 60.0
-			ELSE coalesce(sp.cum + least(greatest((epoch(pts.t) - epoch(sp.s)) / 60.0, 0), sp.len), 0) END AS f
-	FROM pts ASOF LEFT JOIN spans sp ON pts.cal = sp.cal AND pts.t >= sp.s
+		coalesce(sp.cum + least(greatest((epoch(pts.t) - epoch(sp.s)) / 60.0, 0), sp.len), 0) AS f
+	FROM (SELECT * FROM pts WHERE cal <> '') pts ASOF LEFT JOIN spans sp ON pts.cal = sp.cal AND pts.t >= sp.s
 ),
 sf AS (
 	SELECT *, coalesce(sum(bl) FILTER (running) OVER (PARTITION BY ticket_id ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
@@ -185,12 +192,16 @@ t3 AS (
 		fagg.f_c + t2.fr_target AS fr_x
 	FROM t2 JOIN sagg USING (ticket_id) JOIN fagg USING (ticket_id)
 ),
+invq AS (
+	SELECT ticket_id, 'fr' AS k, fr_cal AS cal, fr_x AS x FROM t3 WHERE fr_x IS NOT NULL
+	UNION ALL SELECT ticket_id, 'res', res_cal, res_x FROM t3 WHERE res_x IS NOT NULL
+),
 inv AS (
+	SELECT ticket_id, k, to_timestamp(x * 60) AS ev_at FROM invq WHERE cal = ''
+	UNION ALL
 	SELECT q.ticket_id, q.k,
-		CASE WHEN q.cal = '' THEN to_timestamp(q.x * 60)
-			WHEN q.x <= sp.cum + sp.len THEN sp.s + to_microseconds(round((q.x - sp.cum) * 60e6)::BIGINT) END AS ev_at
-	FROM (SELECT ticket_id, 'fr' AS k, fr_cal AS cal, fr_x AS x FROM t3 WHERE fr_x IS NOT NULL
-		UNION ALL SELECT ticket_id, 'res', res_cal, res_x FROM t3 WHERE res_x IS NOT NULL) q
+		CASE WHEN q.x <= sp.cum + sp.len THEN sp.s + to_microseconds(round((q.x - sp.cum) * 60e6)::BIGINT) END AS ev_at
+	FROM (SELECT * FROM invq WHERE cal <> '') q
 	ASOF LEFT JOIN spans sp ON q.cal = sp.cal AND q.x > sp.cum
 ),
 t4 AS (

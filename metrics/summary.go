@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -231,12 +232,7 @@ func cover(ps []period) (time.Time, time.Time) {
 
 // row runs a query that returns one row and scans it untyped.
 func (e *Engine) row(ctx context.Context, query string) ([]any, error) {
-	rows, err := e.st.DB.QueryContext(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("metrics query: %w", err)
-	}
-	defer rows.Close()
-	all, err := scanAll(rows)
+	all, err := e.rows(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -246,9 +242,21 @@ func (e *Engine) row(ctx context.Context, query string) ([]any, error) {
 	return all[0], nil
 }
 
-// rows runs a query and scans every row untyped.
+// rows runs a query and scans every row untyped. A query that replays the
+// pipeline (it has ASOF joins) runs with pipelineSettings.
 func (e *Engine) rows(ctx context.Context, query string) ([][]any, error) {
-	rows, err := e.st.DB.QueryContext(ctx, query)
+	var rows *sql.Rows
+	var err error
+	if strings.Contains(query, " ASOF ") {
+		conn, cerr := e.pipelineConn(ctx)
+		if cerr != nil {
+			return nil, cerr
+		}
+		defer conn.release()
+		rows, err = conn.QueryContext(ctx, query)
+	} else {
+		rows, err = e.st.DB.QueryContext(ctx, query)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("metrics query: %w", err)
 	}
