@@ -105,10 +105,9 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		} else {
-			// Pages load scripts and styles from deskpulse only. go-echarts
-			// writes each chart's options as an inline script, hence
-			// 'unsafe-inline' for scripts until the pages are nonced.
-			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+			cw := &cspWriter{ResponseWriter: w}
+			defer cw.finish()
+			w = cw
 		}
 
 		user, viaCookie, csrf, err := g.authenticate(r)

@@ -261,3 +261,17 @@ func TestBrowserSignInSessionCSRFAndRateLimit(t *testing.T) {
 		t.Fatal("no 429 with Retry-After after repeated sign-in failures")
 	}
 }
+
+func TestPagesCarryAStrictContentSecurityPolicy(t *testing.T) {
+	m, _ := authServer(t)
+	resp, err := http.Get("http://" + m.Addr() + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.HasSuffix(csp, "script-src 'self'") || !strings.Contains(csp, "default-src 'self'") || resp.Header.Get("X-Frame-Options") != "DENY" ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("headers: %v", resp.Header)
+	}
+}
