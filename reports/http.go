@@ -1,0 +1,150 @@
+package reports
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// Register adds the report routes to the API mux:
+//
+//	GET /api/v1/exports/report.xlsx  the analyst workbook (metrics query string)
+//	GET /api/v1/exports/report.csv   its Tickets sheet as CSV
+//	GET /api/v1/reports              scheduled reports with their next run
+//	GET /api/v1/reports/runs         recorded runs (?report=NAME&limit=N)
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/exports/report.xlsx", s.exportXLSX)
+	mux.HandleFunc("GET /api/v1/exports/report.csv", s.exportCSV)
+	mux.HandleFunc("GET /api/v1/reports", func(w http.ResponseWriter, r *http.Request) {
+		list, err := s.Reports(r.Context())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"reports": list})
+	})
+	mux.HandleFunc("GET /api/v1/reports/runs", func(w http.ResponseWriter, r *http.Request) {
+		limit := 100
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				writeError(w, r, model.Invalid("limit", "must be a number from 1 to 1000"))
+				return
+			}
+			limit = n
+		}
+		report := r.URL.Query().Get("report")
+		if report != "" {
+			if _, err := s.definition(report); err != nil {
+				// Runs of a report since removed from the config are still listed.
+				slog.Debug("runs of an unconfigured report", "report", report)
+			}
+		}
+		runs, err := s.Runs(r.Context(), report, limit)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+	})
+}
+
+func exportName(from, to time.Time, loc *time.Location, ext string) string {
+	f, t := from.In(loc), to.In(loc)
+	if isMidnight(t) {
+		t = t.AddDate(0, 0, -1)
+	}
+	return fmt.Sprintf("deskpulse-report-%s_%s.%s", f.Format("2006-01-02"), t.Format("2006-01-02"), ext)
+}
+
+func (s *Service) exportXLSX(w http.ResponseWriter, r *http.Request) {
+	q, err := s.ExportQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	// The workbook is assembled from temporary files and zipped straight
+	// into the response, so memory stays flat; errors before the first
+	// byte are JSON, later ones abort the download.
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+exportName(q.From, q.To, q.TZ, "xlsx")+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := &commitWriter{w: w}
+	if _, err := WriteWorkbook(r.Context(), s.eng, q, cw); err != nil {
+		if !cw.started {
+			w.Header().Del("Content-Disposition")
+			writeError(w, r, err)
+			return
+		}
+		slog.Error("export aborted", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *Service) exportCSV(w http.ResponseWriter, r *http.Request) {
+	q, err := s.ExportQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+exportName(q.From, q.To, q.TZ, "csv")+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := &commitWriter{w: w}
+	if _, err := WriteCSV(r.Context(), s.eng, q, cw); err != nil {
+		if !cw.started {
+			w.Header().Del("Content-Disposition")
+			writeError(w, r, err)
+			return
+		}
+		slog.Error("export aborted", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// commitWriter remembers whether the response has started.
+type commitWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (c *commitWriter) Write(p []byte) (int, error) {
+	c.started = true
+	return c.w.Write(p)
+}
+
+// writeJSON and writeError follow the API's conventions (api/errors.go):
+// {"error":{"code":..,"message":..,"field":..}}.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *model.ValidationError
+	status, body := http.StatusInternalServerError, apiError{Code: "internal", Message: "internal error; the server log has details"}
+	switch {
+	case errors.As(err, &ve):
+		status, body = http.StatusBadRequest, apiError{Code: "invalid", Message: ve.Error(), Field: ve.Field}
+	case errors.Is(err, model.ErrNotFound):
+		status, body = http.StatusNotFound, apiError{Code: "not_found", Message: err.Error()}
+	default:
+		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, map[string]apiError{"error": body})
+}

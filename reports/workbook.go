@@ -1,0 +1,646 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/deskpulse/deskpulse/metrics"
+)
+
+// MaxSheetRows is Excel's row limit per sheet. A data sheet that would
+// pass it continues on a next sheet ("Tickets (2)"), each with its own
+// header and table; Summary says so. Tests lower it.
+var MaxSheetRows = 1_048_576
+
+// Info describes a written workbook.
+type Info struct {
+	Summary *metrics.Summary
+	Query   metrics.Query
+	Tickets int64 // rows of the Tickets sheet(s)
+	Events  int64
+	Sheets  []string // in tab order
+	Notes   []string // e.g. overflow onto further sheets
+}
+
+// WriteWorkbook writes the analyst workbook of q to w: Summary (KPIs vs
+// the previous period, charts), Daily, Tickets, SLA, Agents, Teams and
+// Events. Data sheets are written with excelize's StreamWriter; their
+// temporary data goes to files, so memory stays flat however many rows.
+func WriteWorkbook(ctx context.Context, eng *metrics.Engine, q metrics.Query, w io.Writer) (*Info, error) {
+	sum, err := eng.Summary(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newBuilder(q, sum)
+	if err != nil {
+		return nil, err
+	}
+	defer b.f.Close()
+	if err := b.daily(ctx, eng); err != nil {
+		return nil, err
+	}
+	if err := b.tickets(ctx, eng); err != nil {
+		return nil, err
+	}
+	if err := b.slaSheet(ctx, eng); err != nil {
+		return nil, err
+	}
+	if err := b.breakdown(ctx, eng, "Agents", "agents", "Agent"); err != nil {
+		return nil, err
+	}
+	if err := b.breakdown(ctx, eng, "Teams", "by_team", "Team"); err != nil {
+		return nil, err
+	}
+	if err := b.events(ctx, eng); err != nil {
+		return nil, err
+	}
+	if err := b.summary(); err != nil {
+		return nil, err
+	}
+	b.f.SetActiveSheet(0)
+	if err := b.f.Write(w); err != nil {
+		return nil, fmt.Errorf("write workbook: %w", err)
+	}
+	return b.info, nil
+}
+
+type styles struct {
+	date, day, dur, pct, integer, breached, achieved, wrap int
+	title, subtitle, label, head, note                     int
+	kpiLabel, kpiCount, kpiDur, kpiPct                     int
+	chgCount, chgMin, chgPts, chgPct                       int
+}
+
+type builder struct {
+	f         *excelize.File
+	q         metrics.Query
+	loc       *time.Location
+	st        styles
+	info      *Info
+	dailyRows int
+	slaRows   int
+}
+
+func newBuilder(q metrics.Query, sum *metrics.Summary) (*builder, error) {
+	f := excelize.NewFile()
+	if err := f.SetSheetName("Sheet1", "Summary"); err != nil {
+		return nil, err
+	}
+	loc := q.TZ
+	if loc == nil {
+		loc = time.UTC
+	}
+	b := &builder{f: f, q: q, loc: loc, info: &Info{Summary: sum, Query: q, Sheets: []string{"Summary"}}}
+	f.SetDocProps(&excelize.DocProperties{Title: "deskpulse report", Creator: "deskpulse",
+		Description: "Helpdesk KPIs " + periodLabel(sum.Range.From, sum.Range.To, loc)})
+	var err error
+	style := func(s *excelize.Style) int {
+		if err != nil {
+			return 0
+		}
+		var id int
+		id, err = f.NewStyle(s)
+		return id
+	}
+	num := func(format string) *excelize.Style { return &excelize.Style{CustomNumFmt: &format} }
+	border := []excelize.Border{{Type: "bottom", Color: "BFBFBF", Style: 1}}
+	kpi := func(format string) *excelize.Style {
+		return &excelize.Style{CustomNumFmt: &format, Border: border, Alignment: &excelize.Alignment{Horizontal: "right"}}
+	}
+	b.st = styles{
+		date:     style(num("yyyy-mm-dd hh:mm")),
+		day:      style(num("yyyy-mm-dd")),
+		dur:      style(num("[h]:mm")),
+		pct:      style(num("0.0%")),
+		integer:  style(num("#,##0")),
+		breached: style(&excelize.Style{Font: &excelize.Font{Color: "9C0006", Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"FFC7CE"}}}),
+		achieved: style(&excelize.Style{Font: &excelize.Font{Color: "006100"}}),
+		wrap:     style(&excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}),
+		title:    style(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 18, Color: "1F3864"}}),
+		subtitle: style(&excelize.Style{Font: &excelize.Font{Size: 11, Color: "404040"}}),
+		label:    style(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "404040"}}),
+		note:     style(&excelize.Style{Font: &excelize.Font{Italic: true, Color: "9C5700"}}),
+		head: style(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "FFFFFF"}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"1F3864"}},
+			Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true}}),
+		kpiLabel: style(&excelize.Style{Border: border}),
+		kpiCount: style(kpi("#,##0")),
+		kpiDur:   style(kpi("[h]:mm")),
+		kpiPct:   style(kpi("0.0%")),
+		chgCount: style(kpi(`+#,##0;-#,##0;0`)),
+		chgMin:   style(kpi(`+#,##0" min";-#,##0" min";0" min"`)),
+		chgPts:   style(kpi(`+0.0" pts";-0.0" pts";0.0" pts"`)),
+		chgPct:   style(kpi(`+0.0%;-0.0%;0.0%`)),
+	}
+	return b, err
+}
+
+// excelTime is t as an Excel serial date of its local wall time in loc.
+func excelTime(t time.Time, loc *time.Location) float64 {
+	l := t.In(loc)
+	_, off := l.Zone()
+	secs := l.Unix() + int64(off)
+	return float64(secs)/86400 + 25569 + float64(l.Nanosecond())/86400e9
+}
+
+func (b *builder) date(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return excelize.Cell{StyleID: b.st.date, Value: excelTime(*t, b.loc)}
+}
+
+func (b *builder) dayCell(t time.Time) any {
+	return excelize.Cell{StyleID: b.st.day, Value: excelTime(t, b.loc)}
+}
+
+// minutes is a duration in minutes as an Excel duration ([h]:mm).
+func (b *builder) minutes(m *float64) any {
+	if m == nil {
+		return nil
+	}
+	return excelize.Cell{StyleID: b.st.dur, Value: *m / 1440}
+}
+
+// pctCell is a 0-100 percentage as an Excel fraction (0.0%).
+func (b *builder) pctCell(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return excelize.Cell{StyleID: b.st.pct, Value: *p / 100}
+}
+
+// column of a data sheet.
+type column struct {
+	name  string
+	width float64
+}
+
+// sheet streams one data sheet, continuing on "Name (2)", "Name (3)"...
+// past MaxSheetRows, each part an Excel table with a frozen header.
+type sheet struct {
+	b          *builder
+	base       string
+	cols       []column
+	freezeCols int
+	sw         *excelize.StreamWriter
+	name       string
+	part       int
+	row        int
+	total      int64
+	parts      []string
+	cellRef    []byte
+}
+
+func (b *builder) newSheet(name string, cols []column, freezeCols int) (*sheet, error) {
+	s := &sheet{b: b, base: name, cols: cols, freezeCols: freezeCols}
+	return s, s.open()
+}
+
+func (s *sheet) open() error {
+	s.part++
+	s.name = s.base
+	if s.part > 1 {
+		s.name = fmt.Sprintf("%s (%d)", s.base, s.part)
+	}
+	if _, err := s.b.f.NewSheet(s.name); err != nil {
+		return err
+	}
+	s.b.info.Sheets = append(s.b.info.Sheets, s.name)
+	s.parts = append(s.parts, s.name)
+	sw, err := s.b.f.NewStreamWriter(s.name)
+	if err != nil {
+		return err
+	}
+	s.sw = sw
+	// Panes and widths go before the first row.
+	panes := &excelize.Panes{Freeze: true, YSplit: 1, XSplit: s.freezeCols, ActivePane: "bottomLeft",
+		TopLeftCell: cellName(s.freezeCols+1, 2)}
+	if s.freezeCols > 0 {
+		panes.ActivePane = "bottomRight"
+	}
+	if err := sw.SetPanes(panes); err != nil {
+		return err
+	}
+	for i, c := range s.cols {
+		if err := sw.SetColWidth(i+1, i+1, c.width); err != nil {
+			return err
+		}
+	}
+	head := make([]any, len(s.cols))
+	for i, c := range s.cols {
+		head[i] = excelize.Cell{StyleID: s.b.st.head, Value: c.name}
+	}
+	s.row = 1
+	return sw.SetRow("A1", head, excelize.RowOpts{Height: 30})
+}
+
+// add writes one data row.
+func (s *sheet) add(cells []any) error {
+	if s.row >= MaxSheetRows {
+		if err := s.close(); err != nil {
+			return err
+		}
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
+	s.row++
+	s.total++
+	s.cellRef = append(s.cellRef[:0], 'A')
+	s.cellRef = strconv.AppendInt(s.cellRef, int64(s.row), 10)
+	return s.sw.SetRow(string(s.cellRef), cells)
+}
+
+// close adds the table and flushes the current part.
+func (s *sheet) close() error {
+	last := max(s.row, 2)
+	name := strings.ReplaceAll(s.base, " ", "_")
+	if s.part > 1 {
+		name += "_" + strconv.Itoa(s.part)
+	}
+	if err := s.sw.AddTable(&excelize.Table{Range: "A1:" + cellName(len(s.cols), last), Name: name, StyleName: "TableStyleLight9"}); err != nil {
+		return fmt.Errorf("table on %s: %w", s.name, err)
+	}
+	return s.sw.Flush()
+}
+
+// finish closes the last part and notes an overflow on Summary.
+func (s *sheet) finish() error {
+	if err := s.close(); err != nil {
+		return err
+	}
+	if len(s.parts) > 1 {
+		s.b.info.Notes = append(s.b.info.Notes, fmt.Sprintf("%s: %s rows do not fit one sheet (Excel's limit is %s rows), so they continue on %s.",
+			s.base, thousands(s.total), thousands(int64(MaxSheetRows)), strings.Join(s.parts[1:], ", ")))
+	}
+	return nil
+}
+
+func cellName(col, row int) string {
+	n, _ := excelize.CoordinatesToCellName(col, row)
+	return n
+}
+
+func colName(col int) string {
+	n, _ := excelize.ColumnNumberToName(col)
+	return n
+}
+
+func (b *builder) dayQuery() metrics.Query {
+	q := b.q
+	q.Interval = "day"
+	if q.To.Sub(q.From) > 4000*24*time.Hour {
+		q.Interval = "week"
+	}
+	return q
+}
+
+// daily is the Daily sheet: per local day created, resolved, backlog and
+// CSAT; the Summary charts reference it.
+func (b *builder) daily(ctx context.Context, eng *metrics.Engine) error {
+	q := b.dayQuery()
+	volAny, err := eng.Series(ctx, "volume", q)
+	if err != nil {
+		return err
+	}
+	blAny, err := eng.Series(ctx, "backlog", q)
+	if err != nil {
+		return err
+	}
+	csAny, err := eng.Series(ctx, "csat", q)
+	if err != nil {
+		return err
+	}
+	vol, bl, cs := volAny.(*metrics.Volume), blAny.(*metrics.Backlog), csAny.(*metrics.CSATSeries)
+	s, err := b.newSheet("Daily", []column{{"Day", 12}, {"Created", 10}, {"Resolved", 10}, {"Backlog at end", 11},
+		{"CSAT responses", 11}, {"CSAT satisfied", 11}, {"CSAT score", 10}, {"CSAT response rate", 11}}, 1)
+	if err != nil {
+		return err
+	}
+	for i, p := range vol.Points {
+		c := cs.Points[i]
+		if err := s.add([]any{b.dayCell(p.Start), p.Created, p.Resolved, bl.Points[i].Backlog,
+			c.Responses, c.Satisfied, b.pctCell(c.ScorePct), b.pctCell(c.ResponseRatePct)}); err != nil {
+			return err
+		}
+	}
+	b.dailyRows = len(vol.Points)
+	return s.finish()
+}
+
+// slaSheet is the SLA sheet: both targets per local day (decided that day,
+// active at its end).
+func (b *builder) slaSheet(ctx context.Context, eng *metrics.Engine) error {
+	res, err := eng.Series(ctx, "sla_compliance", b.dayQuery())
+	if err != nil {
+		return err
+	}
+	ser := res.(*metrics.SLASeries)
+	s, err := b.newSheet("SLA", []column{{"Day", 12},
+		{"First response met", 11}, {"First response breached", 11}, {"First response active at end", 12}, {"First response SLA %", 11},
+		{"Resolution met", 11}, {"Resolution breached", 11}, {"Resolution active at end", 12}, {"Resolution SLA %", 11}}, 1)
+	if err != nil {
+		return err
+	}
+	for _, p := range ser.Points {
+		fr, rs := p.FirstResponse, p.Resolution
+		breached := func(n int64) any {
+			if n > 0 {
+				return excelize.Cell{StyleID: b.st.breached, Value: n}
+			}
+			return n
+		}
+		if err := s.add([]any{b.dayCell(p.Start),
+			fr.Achieved, breached(fr.Breached), fr.Active, b.pctCell(fr.CompliancePct),
+			rs.Achieved, breached(rs.Breached), rs.Active, b.pctCell(rs.CompliancePct)}); err != nil {
+			return err
+		}
+	}
+	b.slaRows = len(ser.Points)
+	return s.finish()
+}
+
+func (b *builder) breakdown(ctx context.Context, eng *metrics.Engine, sheetName, series, keyName string) error {
+	res, err := eng.Series(ctx, series, b.q)
+	if err != nil {
+		return err
+	}
+	bd := res.(*metrics.Breakdown)
+	s, err := b.newSheet(sheetName, []column{{keyName, 28}, {"Created", 10}, {"Assigned", 10}, {"Resolved", 10}, {"Backlog at end", 11},
+		{"First response, median", 12}, {"Full resolution, median", 12}, {"SLA met %", 10}, {"CSAT score", 10}, {"Reopens", 10}}, 1)
+	if err != nil {
+		return err
+	}
+	for _, r := range bd.Rows {
+		key := r.Key
+		if key == "" {
+			key = "(none)"
+		}
+		if err := s.add([]any{key, r.TicketsCreated, r.TicketsAssigned, r.TicketsResolved, r.Backlog,
+			b.minutes(r.FirstResponseMedian), b.minutes(r.ResolutionMedian), b.pctCell(r.SLACompliancePct),
+			b.pctCell(r.CSATScorePct), r.Reopens}); err != nil {
+			return err
+		}
+	}
+	return s.finish()
+}
+
+// ticketColumns are the Tickets sheet's columns (and the CSV's).
+var ticketColumns = []column{
+	{"Number", 9}, {"Subject", 40}, {"Requester", 20}, {"Requester email", 26}, {"Status", 10}, {"Priority", 9},
+	{"Type", 10}, {"Category", 14}, {"Channel", 9}, {"Team", 14}, {"Assignee", 24}, {"Tags", 16},
+	{"Created", 16}, {"First reply", 16}, {"First resolved", 16}, {"Resolved", 16},
+	{"First response", 10}, {"First response (business)", 11}, {"First resolution", 10}, {"First resolution (business)", 11},
+	{"Full resolution", 10}, {"Full resolution (business)", 11}, {"Reopens", 8}, {"Agent replies", 8},
+	{"SLA policy", 16}, {"First response target", 10}, {"First response SLA", 11}, {"First response SLA decided", 16},
+	{"Resolution target", 10}, {"Resolution SLA", 11}, {"Resolution SLA decided or due", 16},
+	{"CSAT score", 7}, {"CSAT comment", 30}, {"Ticket ID", 38},
+}
+
+func (b *builder) tickets(ctx context.Context, eng *metrics.Engine) error {
+	s, err := b.newSheet("Tickets", ticketColumns, 1)
+	if err != nil {
+		return err
+	}
+	cells := make([]any, len(ticketColumns))
+	status := func(t metrics.TargetRow) any {
+		switch t.Status {
+		case "":
+			return nil
+		case metrics.StatusBreached:
+			return excelize.Cell{StyleID: b.st.breached, Value: t.Status}
+		case metrics.StatusAchieved:
+			return excelize.Cell{StyleID: b.st.achieved, Value: t.Status}
+		}
+		return t.Status
+	}
+	err = eng.TicketRows(ctx, b.q, func(r *metrics.TicketRow) error {
+		policy := r.ResolutionSLA.Policy
+		if policy == "" {
+			policy = r.FirstResponseSLA.Policy
+		}
+		resWhen := r.ResolutionSLA.DecidedAt
+		if resWhen == nil {
+			resWhen = r.ResolutionSLA.DueAt
+		}
+		var csat any
+		if r.CSATScore != nil {
+			csat = *r.CSATScore
+		}
+		cells = append(cells[:0], r.Number, r.Subject, r.RequesterName, r.RequesterEmail, r.Status, r.Priority,
+			r.Type, r.Category, r.Channel, r.Team, r.Assignee, r.Tags,
+			b.date(&r.CreatedAt), b.date(r.FirstReplyAt), b.date(r.FirstResolvedAt), b.date(r.ResolvedAt),
+			b.minutes(r.FirstResponseMin), b.minutes(r.FirstResponseBMin), b.minutes(r.FirstResolutionMin), b.minutes(r.FirstResolutionBMin),
+			b.minutes(r.ResolutionMin), b.minutes(r.ResolutionBMin), r.Reopens, r.AgentReplies,
+			policy, b.minutes(r.FirstResponseSLA.TargetMinutes), status(r.FirstResponseSLA), b.date(r.FirstResponseSLA.DecidedAt),
+			b.minutes(r.ResolutionSLA.TargetMinutes), status(r.ResolutionSLA), b.date(resWhen),
+			csat, r.CSATComment, r.ID)
+		for i, c := range cells {
+			if s, ok := c.(string); ok && s == "" {
+				cells[i] = nil
+			}
+		}
+		return s.add(cells)
+	})
+	if err != nil {
+		return err
+	}
+	b.info.Tickets = s.total
+	return s.finish()
+}
+
+var eventColumns = []column{{"Occurred", 16}, {"Ticket", 9}, {"Event", 16}, {"Actor", 26}, {"Actor kind", 10},
+	{"Status", 10}, {"Priority", 9}, {"Team", 14}, {"Assignee", 24}, {"Category", 14}, {"Public", 7}, {"Score", 6},
+	{"Text", 50}, {"Seq", 10}, {"Ticket ID", 38}}
+
+func (b *builder) events(ctx context.Context, eng *metrics.Engine) error {
+	s, err := b.newSheet("Events", eventColumns, 0)
+	if err != nil {
+		return err
+	}
+	cells := make([]any, len(eventColumns))
+	err = eng.EventRows(ctx, b.q, func(r *metrics.EventRow) error {
+		var public, score any
+		if r.Public != nil {
+			public = *r.Public
+		}
+		if r.Score != nil {
+			score = *r.Score
+		}
+		text := r.Text
+		if len(text) > 32000 {
+			text = text[:32000] + "…"
+		}
+		cells = append(cells[:0], b.date(&r.At), r.Number, r.Type, r.Actor, r.ActorKind,
+			r.Status, r.Priority, r.Team, r.Assignee, r.Category, public, score, text, r.Seq, r.TicketID)
+		for i, c := range cells {
+			if s, ok := c.(string); ok && s == "" {
+				cells[i] = nil
+			}
+		}
+		return s.add(cells)
+	})
+	if err != nil {
+		return err
+	}
+	b.info.Events = s.total
+	return s.finish()
+}
+
+// periodLabel is "2026-03-01 – 2026-03-31" for whole local days (to is
+// exclusive), else both instants.
+func periodLabel(from, to time.Time, loc *time.Location) string {
+	f, t := from.In(loc), to.In(loc)
+	if isMidnight(f) && isMidnight(t) {
+		last := t.AddDate(0, 0, -1)
+		if last.Equal(f) {
+			return f.Format("Mon 2 Jan 2006")
+		}
+		return f.Format("2 Jan 2006") + " – " + last.Format("2 Jan 2006")
+	}
+	return f.Format("2 Jan 2006 15:04") + " – " + t.Format("2 Jan 2006 15:04")
+}
+
+func isMidnight(t time.Time) bool {
+	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
+}
+
+// FilterLabel describes a query's filters ("all tickets" without).
+func FilterLabel(q metrics.Query) string {
+	var parts []string
+	for _, f := range []struct {
+		name string
+		v    []string
+	}{{"team", q.Team}, {"agent", q.Agent}, {"priority", q.Priority}, {"category", q.Category}, {"channel", q.Channel}, {"type", q.Type}} {
+		if len(f.v) > 0 {
+			parts = append(parts, f.name+" = "+strings.Join(f.v, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "all tickets"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// summary fills the Summary sheet (a normal sheet, so it can hold charts).
+func (b *builder) summary() error {
+	f, sh, sum := b.f, "Summary", b.info.Summary
+	set := func(cell string, v any, style int) {
+		f.SetCellValue(sh, cell, v)
+		if style != 0 {
+			f.SetCellStyle(sh, cell, cell, style)
+		}
+	}
+	f.SetColWidth(sh, "A", "A", 40)
+	f.SetColWidth(sh, "B", "C", 16)
+	f.SetColWidth(sh, "D", "E", 13)
+	f.SetColWidth(sh, "F", "F", 3)
+	set("A1", "Helpdesk report", b.st.title)
+	f.SetRowHeight(sh, 1, 28)
+	set("A2", periodLabel(sum.Range.From, sum.Range.To, b.loc)+"  ·  "+b.loc.String(), b.st.subtitle)
+	rows := [][2]string{
+		{"Period", periodLabel(sum.Range.From, sum.Range.To, b.loc)},
+		{"Previous period", periodLabel(sum.Previous.From, sum.Previous.To, b.loc)},
+		{"Time zone", b.loc.String()},
+		{"Tickets", FilterLabel(b.q)},
+		{"Data as of", sum.Range.AsOf.In(b.loc).Format("2006-01-02 15:04 MST")},
+	}
+	r := 4
+	for _, kv := range rows {
+		set(fmt.Sprintf("A%d", r), kv[0], b.st.label)
+		set(fmt.Sprintf("B%d", r), kv[1], 0)
+		r++
+	}
+	for _, n := range b.info.Notes {
+		set(fmt.Sprintf("A%d", r), n, b.st.note)
+		r++
+	}
+	r++
+	head := []string{"KPI", "This period", "Previous period", "Change", "Change %"}
+	for i, h := range head {
+		set(cellName(i+1, r), h, b.st.head)
+	}
+	f.SetRowHeight(sh, r, 22)
+	kpiTop := r + 1
+	for _, k := range KPIs(sum) {
+		r++
+		set(fmt.Sprintf("A%d", r), k.Label, 0)
+		f.SetCellStyle(sh, fmt.Sprintf("A%d", r), fmt.Sprintf("A%d", r), b.st.kpiLabel)
+		valStyle, chgStyle, scale := b.st.kpiCount, b.st.chgCount, 1.0
+		switch k.Kind {
+		case kindMinutes:
+			valStyle, chgStyle, scale = b.st.kpiDur, b.st.chgMin, 1.0/1440
+		case kindPct:
+			valStyle, chgStyle, scale = b.st.kpiPct, b.st.chgPts, 0.01
+		}
+		put := func(col string, v *float64, scale float64, style int) {
+			cell := fmt.Sprintf("%s%d", col, r)
+			if v != nil {
+				f.SetCellValue(sh, cell, *v*scale)
+			}
+			f.SetCellStyle(sh, cell, cell, style)
+		}
+		put("B", k.Cur, scale, valStyle)
+		put("C", k.Prev, scale, valStyle)
+		put("D", k.Change(), 1, chgStyle)
+		if pc := k.ChangePct(); pc != nil {
+			put("E", pc, 0.01, b.st.chgPct)
+		} else {
+			put("E", nil, 0, b.st.chgPct)
+		}
+	}
+	f.SetDefinedName(&excelize.DefinedName{Name: "KPIs", RefersTo: fmt.Sprintf("Summary!$A$%d:$E$%d", kpiTop, r)})
+	r += 2
+	set(fmt.Sprintf("A%d", r), "Durations are hours:minutes; the Tickets sheet has every ticket of the period, Events its raw events.", b.st.subtitle)
+	return b.charts()
+}
+
+// charts puts the native charts on Summary, referencing Daily and SLA.
+func (b *builder) charts() error {
+	n := b.dailyRows
+	if n == 0 {
+		return nil
+	}
+	last := n + 1
+	ref := func(sheet, col string) string { return fmt.Sprintf("%s!$%s$2:$%s$%d", sheet, col, col, last) }
+	cats := ref("Daily", "A")
+	axis := excelize.ChartAxis{NumFmt: excelize.ChartNumFmt{CustomNumFmt: "d mmm"}, TickLabelSkip: max(1, n/8)}
+	pctAxis := excelize.ChartAxis{MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: "0%"}}
+	line := func(name, sheet, col, color string) excelize.ChartSeries {
+		return excelize.ChartSeries{Name: fmt.Sprintf("%s!$%s$1", sheet, col), Categories: cats, Values: ref(sheet, col),
+			Line: excelize.LineOptions{Width: 1.75}, Marker: excelize.ChartMarker{Symbol: "none"}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{color}}}
+	}
+	dim := excelize.ChartDimension{Width: 720, Height: 300}
+	title := func(s string) excelize.ChartTitle {
+		return excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: s, Font: &excelize.Font{Bold: true, Size: 12}}}}
+	}
+	charts := []struct {
+		cell string
+		c    *excelize.Chart
+	}{
+		{"G2", &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("Tickets created and resolved per day"),
+			Series: []excelize.ChartSeries{line("Created", "Daily", "B", "2F5597"), line("Resolved", "Daily", "C", "70AD47")},
+			Legend: excelize.ChartLegend{Position: "bottom"},
+			XAxis:  axis, YAxis: excelize.ChartAxis{MajorGridLines: true}, ShowBlanksAs: "gap"}},
+		{"G18", &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("SLA met per day"),
+			Series: []excelize.ChartSeries{line("First response", "SLA", "E", "2F5597"), line("Resolution", "SLA", "I", "C55A11")},
+			Legend: excelize.ChartLegend{Position: "bottom"},
+			XAxis:  axis, YAxis: pctAxis, ShowBlanksAs: "gap"}},
+		{"G34", &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("CSAT score per day"),
+			Series: []excelize.ChartSeries{line("CSAT score", "Daily", "G", "7030A0")},
+			Legend: excelize.ChartLegend{Position: "none"},
+			XAxis:  axis, YAxis: pctAxis, ShowBlanksAs: "gap"}},
+	}
+	for _, c := range charts {
+		if err := b.f.AddChart("Summary", c.cell, c.c); err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+	}
+	return nil
+}
