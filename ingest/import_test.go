@@ -221,3 +221,47 @@ func TestImportBadRowsAbortLeavesStoreAsBefore(t *testing.T) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func TestImportTicketsCSVShape(t *testing.T) {
+	ctx := context.Background()
+	st, w := openImport(t)
+	m, err := ingest.LoadMapping("../examples/mappings/tickets-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile("testdata/tickets_example.csv")
+	sum, err := importText(t, w, "tickets.csv", string(data), ingest.ImportOptions{Mapping: m, Skip: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Read != 5 || sum.Rejected != 1 || sum.TicketsTouched != 4 || sum.Rejects[0].Line != 5 ||
+		sum.Rejects[0].Reason != "First reply at is before Created at" {
+		t.Fatalf("summary %+v", *sum)
+	}
+	tk := mustTicket(t, st, "ZD-101")
+	if tk.Status != model.StatusClosed || tk.Priority != model.PriorityHigh || tk.Channel != model.ChannelEmail || tk.Team != "IT" ||
+		tk.Assignee != "bob@example.com" || tk.CSATScore == nil || *tk.CSATScore != 5 || tk.AgentReplies != 1 || tk.Subject != "Laptop broken" {
+		t.Fatalf("ZD-101 %+v", tk)
+	}
+	sameTime(t, "first_response_at", tk.FirstResponseAt, utc(2026, 3, 2, 9, 30))
+	sameTime(t, "resolved_at", tk.ResolvedAt, utc(2026, 3, 3, 12, 0))
+	sameTime(t, "closed_at", tk.ClosedAt, utc(2026, 3, 6, 12, 0))
+	if tk := mustTicket(t, st, "ZD-102"); tk.Status != model.StatusNew || tk.FirstResponseAt == nil {
+		t.Fatalf("ZD-102 %+v", tk)
+	}
+	if tk := mustTicket(t, st, "ZD-105"); tk.Status != model.StatusClosed || tk.ResolvedAt == nil || *tk.CSATScore != 1 {
+		t.Fatalf("ZD-105 %+v", tk)
+	}
+	// A later export with ticket 102 solved adds only the resolution.
+	later := strings.Replace(string(data), "2026-03-02 11:00,,", "2026-03-02 11:00,2026-03-07 10:00,", 1)
+	sum, err = importText(t, w, "tickets.csv", later, ingest.ImportOptions{Mapping: m, Skip: true})
+	if err != nil || sum.Imported != 1 || sum.TicketsTouched != 1 {
+		t.Fatalf("later export %+v %v", sum, err)
+	}
+	if tk := mustTicket(t, st, "ZD-102"); tk.Status != model.StatusResolved {
+		t.Fatalf("ZD-102 after %+v", tk)
+	}
+	if n, err := st.ProjectionDiff(ctx); err != nil || n != 0 {
+		t.Fatalf("projection differs: %d %v", n, err)
+	}
+}
