@@ -4,12 +4,26 @@
 GO       ?= go
 BIN      := bin/deskpulse
 
-.PHONY: run build test deps test-deps bench clean
+.PHONY: run build test deps test-deps assets bench clean
+
+# ECharts (pinned in package.json / package-lock.json) is fetched from the
+# npm registry and embedded in the binary by package dashboards; the copy
+# is not committed (.gitignore).
+ECHARTS  := dashboards/assets/echarts.min.js
 
 build: $(BIN)
 
-$(BIN): $(shell find . -name '*.go' -not -path './node_modules/*') go.mod go.sum
+$(BIN): $(shell find . -name '*.go' -not -path './node_modules/*') go.mod go.sum $(ECHARTS)
 	$(GO) build -o $(BIN) ./cmd/deskpulse
+
+# Front-end assets the dashboards embed: run before go build / vet / test.
+assets: $(ECHARTS)
+
+$(ECHARTS): package.json package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update && apt-get install -y npm; } || { echo "npm is needed to fetch ECharts: install Node.js and npm"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p $(dir $@)
+	cp node_modules/echarts/dist/echarts.min.js $@
 
 # Builds and starts deskpulse with demo data on http://127.0.0.1:8080.
 run: build
@@ -17,14 +31,18 @@ run: build
 	./$(BIN) serve
 
 # Tools the tests use, installed when missing (apt-get needs root).
-test-deps:
-	@true
+# Chromium runs the dashboards' browser test (dashboards/browser_test.go).
+test-deps: assets
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+		else echo "Chromium is missing: run 'sudo apt-get install -y chromium' (the dashboards' browser test needs it)"; fi; \
+	fi
 
-test: test-deps
+test: test-deps assets
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench:
+bench: assets
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
 clean:

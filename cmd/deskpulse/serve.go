@@ -15,6 +15,7 @@ import (
 	"github.com/deskpulse/deskpulse/api"
 	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/config"
+	"github.com/deskpulse/deskpulse/dashboards"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/store"
@@ -75,6 +76,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.API, err = api.New(ctx, m.Store, m.Writer, m.Metrics); err != nil {
 		return err
 	}
+	dashboards.Register(m.API.Mux(), m.Metrics, m.Store)
 	gate, err := m.setupAuth(ctx)
 	if err != nil {
 		return err
