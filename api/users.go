@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -66,6 +67,7 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 		writeJSON(w, http.StatusOK, map[string]string{"revoked": r.PathValue("prefix")})
 	})
 	m.HandleFunc("GET /api/v1/audit", s.audit)
+	m.HandleFunc("POST /api/v1/backup", s.backup)
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
@@ -98,4 +100,26 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+// backup writes a consistent snapshot of the store to a folder on the
+// server while it keeps serving (admin).
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Dir string `json:"dir"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !filepath.IsAbs(in.Dir) {
+		writeError(w, r, badRequest("dir", "must be an absolute path of a new or empty folder on the server"))
+		return
+	}
+	start := time.Now()
+	if err := s.store.Backup(r.Context(), in.Dir); err != nil {
+		writeError(w, r, badRequest("dir", "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dir": in.Dir, "seconds": time.Since(start).Seconds()})
 }

@@ -31,16 +31,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("create folder for %s: %w", path, err)
 		}
 	}
-	connector, err := duckdb.NewConnector(path, nil)
+	s, err := openRaw(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w (is another deskpulse using it?)", path, err)
+		return nil, err
 	}
-	s := &Store{DB: sql.OpenDB(connector), connector: connector, path: path}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// openRaw opens the file without migrating it.
+func openRaw(path string) (*Store, error) {
+	connector, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w (is another deskpulse using it?)", path, err)
+	}
+	return &Store{DB: sql.OpenDB(connector), connector: connector, path: path}, nil
 }
 
 // Path is the file the store lives in ("" in memory).
