@@ -66,7 +66,7 @@ func common(id, height string) []charts.GlobalOpts {
 		charts.WithAnimation(false),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "0", Left: "center"}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: "44", Bottom: "8", ContainLabel: opts.Bool(true)}),
+		setGrid(opts.Grid{Left: "8", Right: "24", Top: "44", Bottom: "8", ContainLabel: opts.Bool(true)}),
 	}
 }
 
@@ -228,17 +228,17 @@ func slaComplianceChart(id string, s *metrics.SLASeries) *Chart {
 
 // breachesChart is a horizontal stacked bar: breaches of each target per
 // value of a dimension.
-func breachesChart(id, title, note string, keys []string, fr, res []int64) *Chart {
+func breachesChart(id, title, note string, keys []string, fr, res []int64, rows int) *Chart {
 	if !anyNonZero(fr, res) {
 		return emptyChart(id, title, note)
 	}
 	c := charts.NewBar()
-	h := fmt.Sprintf("%dpx", 100+32*len(keys))
+	h := fmt.Sprintf("%dpx", 100+32*max(rows, len(keys)))
 	c.SetGlobalOptions(append(common(id, h),
 		charts.WithXAxisOpts(opts.XAxis{Name: "breaches", NameLocation: "middle", NameGap: 26, Type: "value", MinInterval: 1}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: keys, Inverse: opts.Bool(true)}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", AxisPointer: &opts.AxisPointer{Type: "shadow"}}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: "36", Bottom: "40", ContainLabel: opts.Bool(true)}),
+		setGrid(opts.Grid{Left: "8", Right: "24", Top: "36", Bottom: "40", ContainLabel: opts.Bool(true)}),
 	)...)
 	c.SetXAxis(keys).
 		AddSeries("First response", barData(fr), barStyle("first_response", "b")...).
@@ -263,7 +263,7 @@ func histogramChart(id, title, note, key string, h *metrics.Histogram) *Chart {
 	c := charts.NewBar()
 	c.SetGlobalOptions(append(common(id, "280px"), yAxis("tickets"), categoryX("time taken", labels, 0),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: "36", Bottom: "30", ContainLabel: opts.Bool(true)}),
+		setGrid(opts.Grid{Left: "8", Right: "24", Top: "36", Bottom: "30", ContainLabel: opts.Bool(true)}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", AxisPointer: &opts.AxisPointer{Type: "shadow"}}),
 	)...)
 	c.SetXAxis(labels).AddSeries("Tickets", barData(h.Counts),
@@ -307,7 +307,7 @@ func scoresChart(id string, d *metrics.CSATDetail) *Chart {
 	c := charts.NewBar()
 	c.SetGlobalOptions(append(common(id, "300px"), yAxis("ratings"), categoryX("score", labels, 0),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: "36", Bottom: "30", ContainLabel: opts.Bool(true)}),
+		setGrid(opts.Grid{Left: "8", Right: "24", Top: "36", Bottom: "30", ContainLabel: opts.Bool(true)}),
 	)...)
 	c.SetXAxis(labels).AddSeries("Ratings", data, charts.WithBarChartOpts(opts.BarChart{BarCategoryGap: "25%"}))
 	return finish(c, id, title, note)
@@ -331,7 +331,7 @@ func pctBarChart(id, title, note, key string, keys []string, vals []*float64) *C
 		charts.WithXAxisOpts(opts.XAxis{Name: "% satisfied", NameLocation: "middle", NameGap: 26, Type: "value", Min: 0, Max: 100}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: ks, Inverse: opts.Bool(true)}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "60", Top: "8", Bottom: "40", ContainLabel: opts.Bool(true)}),
+		setGrid(opts.Grid{Left: "8", Right: "60", Top: "8", Bottom: "40", ContainLabel: opts.Bool(true)}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", AxisPointer: &opts.AxisPointer{Type: "shadow"}}),
 	)...)
 	c.SetXAxis(ks).AddSeries("CSAT score %", data,
@@ -361,7 +361,7 @@ func countBarChart(id, title, note, axis, series string, keys []string, vals []i
 		charts.WithXAxisOpts(opts.XAxis{Name: axis, NameLocation: "middle", NameGap: 26, Type: "value", MinInterval: 1}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: keys, Inverse: opts.Bool(true)}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "48", Top: "8", Bottom: "40", ContainLabel: opts.Bool(true)}),
+		setGrid(opts.Grid{Left: "8", Right: "48", Top: "8", Bottom: "40", ContainLabel: opts.Bool(true)}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", AxisPointer: &opts.AxisPointer{Type: "shadow"}}),
 	)...)
 	c.SetXAxis(keys).AddSeries(axis, data,
@@ -379,7 +379,7 @@ func columnChart(id, title, note, axis, series string, keys []string, vals []int
 	c := charts.NewBar()
 	c.SetGlobalOptions(append(common(id, "320px"), yAxis(axis), categoryX("", keys, 35),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: "36", Bottom: "8", ContainLabel: opts.Bool(true)}),
+		setGrid(opts.Grid{Left: "8", Right: "24", Top: "36", Bottom: "8", ContainLabel: opts.Bool(true)}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", AxisPointer: &opts.AxisPointer{Type: "shadow"}}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: keys, AxisLabel: &opts.AxisLabel{Interval: "0", Rotate: 35}}),
 	)...)
@@ -415,7 +415,7 @@ func heatmapChart(id string, h *metrics.Heatmap) *Chart {
 		charts.WithAnimation(false),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithGridOpts(opts.Grid{Left: "8", Right: "24", Top: "8", Bottom: "70", ContainLabel: opts.Bool(true)}),
+		setGrid(opts.Grid{Left: "8", Right: "24", Top: "8", Bottom: "70", ContainLabel: opts.Bool(true)}),
 		charts.WithXAxisOpts(opts.XAxis{Name: "hour of day", NameLocation: "middle", NameGap: 26, Type: "category", Data: hours, SplitArea: &opts.SplitArea{Show: opts.Bool(true)}}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: days, Inverse: opts.Bool(true), SplitArea: &opts.SplitArea{Show: opts.Bool(true)}}),
 		charts.WithVisualMapOpts(opts.VisualMap{Calculable: opts.Bool(true), Min: 0, Max: float32(maxV), Orient: "horizontal", Left: "center", Bottom: "0",
@@ -428,4 +428,10 @@ func heatmapChart(id string, h *metrics.Heatmap) *Chart {
 // since formats how long ago or how far ahead t is from now.
 func until(t, now time.Time) string {
 	return humanDur(t.Sub(now).Minutes())
+}
+
+// setGrid replaces the grid (charts.WithGridOpts appends a second one,
+// which ECharts would ignore for the series).
+func setGrid(g opts.Grid) charts.GlobalOpts {
+	return func(bc *charts.BaseConfiguration) { bc.GridList = []opts.Grid{g} }
 }

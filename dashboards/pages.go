@@ -207,8 +207,8 @@ func (d *Dashboards) sla(ctx context.Context, v *View) error {
 		chartBlock(slaComplianceChart("sla_compliance", comp), true),
 		{Kind: "risk", Wide: true, Risk: rows, Title: "Tickets at risk now",
 			Note: "SLA targets still running, least time left first (paused tickets are not at risk)"},
-		chartBlock(breachesChart("sla_breaches_priority", "Breaches by priority", "SLA targets missed in the range", priorities, prioFR, prioRes), false),
-		chartBlock(breachesChart("sla_breaches_team", "Breaches by team", "SLA targets missed in the range", teams, teamFR, teamRes), false),
+		chartBlock(breachesChart("sla_breaches_priority", "Breaches by priority", "SLA targets missed in the range", priorities, prioFR, prioRes, len(teams)), false),
+		chartBlock(breachesChart("sla_breaches_team", "Breaches by team", "SLA targets missed in the range", teams, teamFR, teamRes, len(priorities)), false),
 		chartBlock(histogramChart("sla_first_response_hist", "First response times", "tickets by time to the first public agent reply (calendar time)", "first_response", frH), false),
 		chartBlock(histogramChart("sla_resolution_hist", "Resolution times", "tickets by time to the last resolution (calendar time)", "resolution", resH), false),
 	}
