@@ -69,6 +69,7 @@ func (s *Server) routes() {
 	s.metricsRoutes()
 
 	m.HandleFunc("POST /api/v1/import", s.importEvents)
+	m.HandleFunc("POST /api/v1/sql", s.querySQL)
 
 	m.HandleFunc("GET /api/v1/agents", s.listAgents)
 	m.HandleFunc("POST /api/v1/agents", s.createAgent)

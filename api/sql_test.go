@@ -1,0 +1,137 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadOnlySQL(t *testing.T) {
+	e := start(t, filepath.Join(t.TempDir(), "sql.duckdb"))
+	data, err := os.ReadFile("../ingest/testdata/import_example.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.client.Post(e.srv.URL+"/api/v1/import", "application/x-ndjson", strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeResp(t, resp, 200)
+
+	query := func(body string, accept string, want int) (string, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/sql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s: status %d, want %d: %s", body, resp.StatusCode, want, raw)
+		}
+		return string(raw), resp.Header
+	}
+	sqlBody := func(q string, extra string) string {
+		b, _ := json.Marshal(q)
+		return `{"sql":` + string(b) + extra + `}`
+	}
+
+	raw, _ := query(sqlBody(`WITH t AS (SELECT id, status, custom_fields FROM (SELECT id, status, fields AS custom_fields FROM tickets))
+		SELECT t.id, t.status, count(e.seq) AS events, min(e.occurred_at) AS first FROM t JOIN events e ON e.ticket_id = t.id GROUP BY ALL`, ""), "", 200)
+	var res struct {
+		Columns []struct{ Name, Type string }
+		Rows    [][]any
+		Truncated bool
+	}
+	if err := json.Unmarshal([]byte(raw), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0][0] != "EXT-1" || res.Rows[0][1] != "resolved" || res.Rows[0][2].(float64) != 7 ||
+		res.Rows[0][3] != "2026-01-05T08:00:00Z" || res.Columns[2].Name != "events" {
+		t.Fatalf("result %s", raw)
+	}
+	raw, h := query(sqlBody(`SELECT id, priority FROM tickets`, ""), "text/csv", 200)
+	if raw != "id,priority\nEXT-1,high\n" || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv %q", raw)
+	}
+	raw, _ = query(sqlBody(`SELECT * FROM range(100)`, `,"max_rows":10`), "", 200)
+	if err := json.Unmarshal([]byte(raw), &res); err != nil || len(res.Rows) != 10 || !res.Truncated {
+		t.Fatalf("row cap: %s", raw)
+	}
+	raw, _ = query(sqlBody(`SELECT count(*) FROM range(100000) a, range(100000) b, range(1000) c`, `,"timeout_ms":200`), "", 400)
+	if !strings.Contains(raw, `"timeout"`) {
+		t.Fatalf("timeout: %s", raw)
+	}
+
+	before := fingerprintHTTP(t, e)
+	leak := filepath.Join(t.TempDir(), "leak.csv")
+	for _, q := range []string{
+		`DELETE FROM events`,
+		`UPDATE tickets SET status = 'closed'`,
+		`INSERT INTO events SELECT * FROM events`,
+		`DROP TABLE events`,
+		`CREATE TABLE x AS SELECT * FROM events`,
+		`COPY events TO '` + leak + `'`,
+		`COPY (SELECT * FROM events) TO '` + leak + `' (FORMAT csv)`,
+		`EXPORT DATABASE '` + filepath.Dir(leak) + `'`,
+		`ATTACH '` + leak + `.duckdb' AS other`,
+		`INSTALL httpfs`,
+		`LOAD httpfs`,
+		`SET threads = 1`,
+		`PRAGMA database_list`,
+		`CHECKPOINT`,
+		`SELECT 1; DELETE FROM events`,
+		`SELECT * FROM read_csv('/etc/passwd')`,
+		`SELECT * FROM '/etc/passwd'`,
+		`SELECT * FROM read_text('/etc/hostname')`,
+		`SELECT * FROM glob('/*')`,
+		`SELECT * FROM query('SELECT * FROM users')`,
+		`SELECT * FROM users`,
+		`SELECT * FROM main.sessions`,
+		`SELECT * FROM duckdb_settings()`,
+		`SELECT * FROM information_schema.tables`,
+		`SELECT * FROM other.events`,
+		`SELECT getenv('HOME')`,
+		`SELECT current_setting('home_directory')`,
+		`SELECT * FROM events WHERE ticket_id IN (SELECT * FROM read_parquet('x.parquet'))`,
+		`WITH x AS (SELECT * FROM read_json('/etc/passwd')) SELECT * FROM x`,
+		`SELEC 1`,
+	} {
+		raw, _ := query(sqlBody(q, ""), "", 400)
+		if !strings.Contains(raw, `"code":"refused"`) {
+			t.Errorf("%s: %s", q, raw)
+		}
+	}
+	if _, err := os.Stat(leak); err == nil {
+		t.Fatal("a refused COPY wrote a file")
+	}
+	if after := fingerprintHTTP(t, e); after != before {
+		t.Fatalf("refused statements changed the store: %s -> %s", before, after)
+	}
+	query(`{"sql":"SELECT 1","format":"xml"}`, "", 400)
+	query(`{"sql":"SELECT 1","max_rows":1000000}`, "", 400)
+	query(`{"sql":""}`, "", 400)
+}
+
+func fingerprintHTTP(t *testing.T, e *env) string {
+	t.Helper()
+	var ne, nt int64
+	var he, ht any
+	if err := e.st.DB.QueryRow(`SELECT count(*), bit_xor(hash(e)) FROM events e`).Scan(&ne, &he); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.DB.QueryRow(`SELECT count(*), bit_xor(hash(t)) FROM tickets t`).Scan(&nt, &ht); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal([]any{ne, nt, he, ht})
+	return string(b)
+}
