@@ -31,6 +31,11 @@ type Config struct {
 		Days    int   `mapstructure:"days"`
 		Seed    int64 `mapstructure:"seed"`
 	} `mapstructure:"demo"`
+	// TLS, when both files are set, serves HTTPS (and marks cookies Secure).
+	TLS struct {
+		Cert string `mapstructure:"cert"`
+		Key  string `mapstructure:"key"`
+	} `mapstructure:"tls"`
 	Auth struct {
 		// TokenRate is the steady requests per second allowed per user
 		// (bursts of twice that); 0 turns the limit off.
@@ -54,6 +59,8 @@ var defaults = map[string]any{
 	"demo.seed":       1,
 	"timezone":        "UTC",
 	"auth.token_rate": 1000,
+	"tls.cert":        "",
+	"tls.key":         "",
 }
 
 // Load reads the configuration. file is the --config flag ("" looks for

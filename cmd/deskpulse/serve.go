@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,6 +95,17 @@ func (m *Main) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	m.served = make(chan error, 1)
+	if tc := m.Config.TLS; tc.Cert != "" || tc.Key != "" {
+		if tc.Cert == "" || tc.Key == "" {
+			return fmt.Errorf("tls: set both tls.cert and tls.key, or neither")
+		}
+		cert, err := tls.LoadX509KeyPair(tc.Cert, tc.Key)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		m.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		m.listener = tls.NewListener(m.listener, m.http.TLSConfig)
+	}
 	go func() { m.served <- m.http.Serve(m.listener) }()
 	slog.Info("listening", "addr", m.Addr(), "db", m.Config.DB)
 	return nil
