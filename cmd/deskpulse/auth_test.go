@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -273,5 +274,47 @@ func TestPagesCarryAStrictContentSecurityPolicy(t *testing.T) {
 	if !strings.HasSuffix(csp, "script-src 'self'") || !strings.Contains(csp, "default-src 'self'") || resp.Header.Get("X-Frame-Options") != "DENY" ||
 		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("headers: %v", resp.Header)
+	}
+}
+
+func TestUserCommandAndPasswordSignIn(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "users.duckdb")
+	var out, errOut bytes.Buffer
+	if err := run([]string{"user", "add", "--db", db, "--config", "../../config.yaml", "--email", "Lena@Example.com", "--role", "analyst", "--name", "Lena"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"user", "add", "--db", db, "--config", "../../config.yaml", "--email", "x@example.com", "--role", "boss"}, &out, &errOut); err == nil {
+		t.Fatal("an unknown role was accepted")
+	}
+	m := NewMain(testConfig(t, db))
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Auth.SetPassword(context.Background(), "test", "lena@example.com", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	var hash string
+	m.Store.DB.QueryRow(`SELECT password_hash FROM users WHERE email = 'lena@example.com'`).Scan(&hash)
+	if !strings.HasPrefix(hash, "$2") {
+		t.Fatalf("password not stored with bcrypt: %q", hash)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, _ := browser.Get("http://" + m.Addr() + "/signin")
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(raw))[1]
+	resp, err := browser.PostForm("http://"+m.Addr()+"/signin", url.Values{"csrf": {csrf}, "email": {"lena@example.com"}, "secret": {"correct horse battery"}, "next": {"/api/v1/metrics"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/api/v1/metrics" {
+		t.Fatalf("password sign-in: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	// An analyst may read metrics but not tickets.
+	if status, _ := send(t, browser, "GET", "http://"+m.Addr()+"/api/v1/tickets", "", ""); status != 403 {
+		t.Fatalf("analyst on tickets: %d", status)
 	}
 }
