@@ -36,6 +36,16 @@ func TestImportThenExportParquet(t *testing.T) {
 		t.Fatal("an unknown export format was accepted")
 	}
 
+	// The exported events import as they are into another store.
+	db2 := filepath.Join(dir, "y.duckdb")
+	out.Reset()
+	if err := run([]string{"import", "--db", db2, "--format", "parquet", lake + "/events/*/*.parquet"}, &out, &errOut); err != nil {
+		t.Fatalf("import parquet: %v", err)
+	}
+	if err := run([]string{"import", "--db", db2, "--format", "parquet", lake + "/events/month=2026-01/events_0.parquet"}, &out, &errOut); err != nil {
+		t.Fatalf("import parquet again: %v", err)
+	}
+
 	duck, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)

@@ -46,6 +46,10 @@ func runImport(ctx context.Context, cfg *config.Config, fs *pflag.FlagSet, args 
 			inputs = append(inputs, ingest.Input{Name: "stdin", R: os.Stdin})
 			continue
 		}
+		if strings.ContainsAny(a, "*?[") { // a glob of Parquet files, read by DuckDB
+			inputs = append(inputs, ingest.Input{Name: a, R: strings.NewReader(""), Path: a})
+			continue
+		}
 		f, err := os.Open(a)
 		if err != nil {
 			return err
