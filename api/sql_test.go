@@ -48,8 +48,8 @@ func TestReadOnlySQL(t *testing.T) {
 	raw, _ := query(sqlBody(`WITH t AS (SELECT id, status, custom_fields FROM (SELECT id, status, fields AS custom_fields FROM tickets))
 		SELECT t.id, t.status, count(e.seq) AS events, min(e.occurred_at) AS first FROM t JOIN events e ON e.ticket_id = t.id GROUP BY ALL`, ""), "", 200)
 	var res struct {
-		Columns []struct{ Name, Type string }
-		Rows    [][]any
+		Columns   []struct{ Name, Type string }
+		Rows      [][]any
 		Truncated bool
 	}
 	if err := json.Unmarshal([]byte(raw), &res); err != nil {

@@ -47,7 +47,9 @@ func mustTicket(t *testing.T, st *store.Store, id string) *model.Ticket {
 	return tk
 }
 
-func utc(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, time.UTC) }
+func utc(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, time.UTC)
+}
 
 func sameTime(t *testing.T, what string, got *time.Time, want time.Time) {
 	t.Helper()
