@@ -126,7 +126,9 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	if full {
-		q := `CREATE OR REPLACE TABLE metrics_tickets AS ` + ticketSQL(&e.cfg, fmt.Sprintf("seq <= %d", top), nil, lo, hi)
+		// Sorted by creation, so that the zone maps of created_at (and of
+		// the instants near it) let range queries skip row groups.
+		q := `CREATE OR REPLACE TABLE metrics_tickets AS SELECT * FROM (` + ticketSQL(&e.cfg, fmt.Sprintf("seq <= %d", top), nil, lo, hi) + `) ORDER BY created_at`
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("build metrics_tickets: %w", err)
 		}
@@ -165,8 +167,12 @@ func (e *Engine) spanRange() (time.Time, time.Time) {
 }
 
 // source is the SQL of the per-ticket rows that a query at knowledge
-// instant k reads: the stored table, or the pipeline replayed over the
-// events up to k when k is before the last stored event.
+// instant k reads: the stored table, or, when k is before the last stored
+// event, the rows as of k. A ticket's row depends only on its own events,
+// so as of k it is the stored row when all its events are at or before k
+// (last_event_at <= k), and the pipeline replayed over its events up to k
+// when it was created by k but changed later; tickets created after k do
+// not exist yet.
 func (e *Engine) source(k time.Time) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -174,7 +180,10 @@ func (e *Engine) source(k time.Time) string {
 		return `metrics_tickets`
 	}
 	lo, hi := e.spanRange()
-	return `(` + ticketSQL(&e.cfg, `occurred_at <= `+tsLit(k), nil, lo, hi) + `)`
+	K := tsLit(k)
+	return fmt.Sprintf(`(SELECT * FROM metrics_tickets WHERE created_at <= %[1]s AND last_event_at <= %[1]s
+		UNION ALL (%[2]s))`, K, ticketSQL(&e.cfg, fmt.Sprintf(`occurred_at <= %[1]s AND ticket_id IN (
+			SELECT ticket_id FROM metrics_tickets WHERE created_at <= %[1]s AND last_event_at > %[1]s)`, K), nil, lo, hi))
 }
 
 // prepare refreshes and returns the knowledge instant of q.

@@ -8,7 +8,7 @@ import (
 
 // pipelineVersion changes whenever ticketSQL's output changes, so that a
 // stored metrics_tickets table built by an older deskpulse is rebuilt.
-const pipelineVersion = 1
+const pipelineVersion = 2
 
 // ticketSQL is the one definition of every per-ticket figure: it replays
 // the events selected by filter (a condition on the events table) and
@@ -25,6 +25,13 @@ const pipelineVersion = 1
 // at or before t, found with an ASOF join; the business minutes between a
 // and b are F(b) - F(a), and the inverse (the instant a target is due) is an
 // ASOF join on cum. A 24x7 policy uses F(t) = epoch minutes.
+//
+// Besides the figures, each row keeps what the range aggregates need
+// about its lifecycle events, so that no aggregate reads the events table:
+// simple (no reopen, at most one resolution, not before creation: then
+// first_resolved_at is its only resolution), and for the other tickets the
+// lists res_ats and reopen_ats; its assignments as asg_at, asg_team,
+// asg_assignee when it has exactly one, else the list assigns.
 //
 // horizon, when set, ends the last status segment of unfinished tickets so
 // that their elapsed SLA time up to then is known (TicketSLA); the stored
@@ -98,7 +105,12 @@ tk AS (
 		count(*) FILTER (type = 'reopened') AS reopens,
 		arg_max(score, (ev_at, seq)) FILTER (type = 'csat_rated') AS csat_score,
 		max(ev_at) FILTER (type = 'csat_rated') AS csat_at,
-		max(ev_at) AS last_event_at
+		max(ev_at) AS last_event_at,
+		count(*) FILTER (type = 'resolved') AS n_resolved,
+		list_sort(list(ev_at) FILTER (type = 'resolved')) AS res_list,
+		list_sort(list(ev_at) FILTER (type = 'reopened')) AS reopen_list,
+		count(*) FILTER (type = 'assigned') AS n_assigned,
+		list_sort(list({'at': ev_at, 'team': team, 'assignee': assignee}) FILTER (type = 'assigned')) AS asg_list
 	FROM ev GROUP BY ticket_id
 ),
 fin AS (
@@ -240,8 +252,16 @@ SELECT ticket_id, created_at, status, priority, type, category, team, assignee, 
 	CASE WHEN res_policy IS NOT NULL AND resolved_at IS NOT NULL THEN
 		CASE WHEN res_elapsed <= res_target THEN 'achieved' ELSE 'breached' END END AS res_outcome,
 	CASE WHEN res_policy IS NOT NULL AND (resolved_at IS NULL OR res_elapsed > res_target) AND res_due IS NOT NULL THEN greatest(res_due, res_since) END AS res_breach_at,
-	coalesce(res_running, false) AND resolved_at IS NULL AS res_running
-FROM t4`
+	coalesce(res_running, false) AND resolved_at IS NULL AS res_running,
+	simple, n_resolved::INTEGER AS n_resolved,
+	CASE WHEN NOT simple THEN res_list END AS res_ats,
+	CASE WHEN NOT simple THEN reopen_list END AS reopen_ats,
+	n_assigned::INTEGER AS n_assigned,
+	CASE WHEN n_assigned = 1 THEN asg_list[1].at END AS asg_at,
+	CASE WHEN n_assigned = 1 THEN asg_list[1].team END AS asg_team,
+	CASE WHEN n_assigned = 1 THEN asg_list[1].assignee END AS asg_assignee,
+	CASE WHEN n_assigned > 1 THEN asg_list END AS assigns
+FROM (SELECT *, reopens = 0 AND n_resolved <= 1 AND coalesce(first_resolved_at >= created_at, true) AS simple FROM t4)`
 
 // hoursSQL lists every calendar's open intervals: (cal, tz, dow, start_min, end_min).
 func hoursSQL(cfg *Config) string {

@@ -227,12 +227,6 @@ func pointOf(b bucket, q *Query) Point {
 	return Point{Start: b.start, End: b.end, Label: label}
 }
 
-// resolvedEvents is the table expression of resolution events visible at k
-// for the filtered tickets.
-func resolvedEvents(q *Query, k time.Time) string {
-	return fmt.Sprintf(`(SELECT ticket_id, occurred_at FROM events WHERE type = 'resolved' AND %s)`, eventsIn(q, k, ""))
-}
-
 func (e *Engine) volume(ctx context.Context, q *Query, k time.Time) (*Volume, error) {
 	var s sel
 	c := s.add("count(*)")
@@ -240,9 +234,7 @@ func (e *Engine) volume(ctx context.Context, q *Query, k time.Time) (*Volume, er
 	if err != nil {
 		return nil, err
 	}
-	s = sel{}
-	r := s.add("count(DISTINCT ticket_id)")
-	resolved, err := e.perBucket(ctx, q, k, resolvedEvents(q, k), "occurred_at", "true", &s)
+	resolved, err := e.resolvedPerBucket(ctx, q, k)
 	if err != nil {
 		return nil, err
 	}
@@ -252,10 +244,27 @@ func (e *Engine) volume(ctx context.Context, q *Query, k time.Time) (*Volume, er
 		if row := created[b.key]; row != nil {
 			p.Created = asInt(row[c])
 		}
-		if row := resolved[b.key]; row != nil {
-			p.Resolved = asInt(row[r])
-		}
+		p.Resolved = resolved[b.key]
 		out.Points = append(out.Points, p)
+	}
+	return out, nil
+}
+
+// resolvedPerBucket counts the distinct tickets with a resolution in each
+// bucket of the range.
+func (e *Engine) resolvedPerBucket(ctx context.Context, q *Query, k time.Time) (map[string]int64, error) {
+	p := period{q.From, q.To}
+	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %s SELECT %s AS bucket_key, count(*) FROM (
+		SELECT unnest(CASE WHEN simple THEN [%s]
+			ELSE list_distinct(list_transform(list_filter(res_ats, lambda x: %s), lambda x: %s)) END) AS bucket
+		FROM t WHERE %s OR NOT simple) GROUP BY bucket`,
+		e.ticketsCTE(q, k), keySQL("bucket"), bucketSQL("first_resolved_at", q), p.has("x"), bucketSQL("x", q), p.has("first_resolved_at")))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[asString(r[0])] = asInt(r[1])
 	}
 	return out, nil
 }
@@ -263,21 +272,28 @@ func (e *Engine) volume(ctx context.Context, q *Query, k time.Time) (*Volume, er
 // backlogDeltas returns the backlog before the range and its change per
 // bucket: +1 per created or reopened event, -1 per resolved event.
 func (e *Engine) backlogDeltas(ctx context.Context, q *Query, k time.Time) (int64, map[string]int64, error) {
-	delta := "CASE WHEN type = 'resolved' THEN -1 ELSE 1 END"
-	base := fmt.Sprintf(`(SELECT ticket_id, type, occurred_at FROM events WHERE type IN ('created', 'reopened', 'resolved') AND %s)`, eventsIn(q, k, ""))
-	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT coalesce(sum(%s), 0) FROM %s WHERE occurred_at < %s`, e.ticketsCTE(q, k), delta, base, tsLit(q.From)))
+	p := period{q.From, q.To}
+	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT %s FROM t`, e.ticketsCTE(q, k), backlogAt(tsLit(q.From))))
 	if err != nil {
 		return 0, nil, err
 	}
-	var s sel
-	d := s.add(fmt.Sprintf("sum(%s)", delta))
-	rows, err := e.perBucket(ctx, q, k, base, "occurred_at", "true", &s)
+	// per ticket, the list of (bucket, delta) of its events in range
+	changes := fmt.Sprintf(`list_concat(
+		CASE WHEN %[1]s THEN [{'b': %[2]s, 'd': 1}] END,
+		CASE WHEN simple AND %[3]s THEN [{'b': %[4]s, 'd': -1}] END,
+		CASE WHEN NOT simple THEN list_transform(list_filter(res_ats, lambda x: %[5]s), lambda x: {'b': %[6]s, 'd': -1}) END,
+		CASE WHEN NOT simple THEN list_transform(list_filter(reopen_ats, lambda x: %[5]s), lambda x: {'b': %[6]s, 'd': 1}) END)`,
+		p.has("created_at"), bucketSQL("created_at", q), p.has("first_resolved_at"), bucketSQL("first_resolved_at", q),
+		p.has("x"), bucketSQL("x", q))
+	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %s SELECT %s AS bucket_key, sum(c.d) FROM (
+		SELECT unnest(%s) AS c FROM t WHERE %s OR %s OR NOT simple) GROUP BY c.b`,
+		e.ticketsCTE(q, k), keySQL("c.b"), changes, p.has("created_at"), p.has("first_resolved_at")))
 	if err != nil {
 		return 0, nil, err
 	}
 	out := map[string]int64{}
-	for key, r := range rows {
-		out[key] = asInt(r[d])
+	for _, r := range rows {
+		out[asString(r[0])] = asInt(r[1])
 	}
 	return asInt(row[0]), out, nil
 }
@@ -290,24 +306,16 @@ func (e *Engine) backlog(ctx context.Context, q *Query, k time.Time) (*Backlog, 
 	out := &Backlog{Interval: q.Interval, Points: []BacklogPoint{}}
 	for _, b := range buckets(q) {
 		n += deltas[b.key]
-		out.Points = append(out.Points, BacklogPoint{Point: pointOf(b, q), Backlog: n})
+		out.Points = append(out.Points, BacklogPoint{Point: pointOf(b, q)})
+		out.Points[len(out.Points)-1].Backlog = n
 	}
 	return out, nil
 }
 
 // unresolvedAt is the SQL of the filtered tickets unresolved at instant at
-// (after the events before it): from the per-ticket status when no event
-// is later, else by replaying the created/reopened/resolved events.
+// (after the events before it).
 func (e *Engine) unresolvedAt(q *Query, k, at time.Time) string {
-	e.mu.Lock()
-	latest := e.maxAt
-	e.mu.Unlock()
-	if at.After(latest) && !k.Before(latest) {
-		return fmt.Sprintf(`(SELECT * FROM t WHERE status NOT IN ('resolved', 'closed') AND created_at < %s)`, tsLit(at))
-	}
-	return fmt.Sprintf(`(SELECT t.* FROM t JOIN (SELECT ticket_id FROM events
-		WHERE type IN ('created', 'reopened', 'resolved') AND occurred_at < %s AND occurred_at <= %s
-		GROUP BY ticket_id HAVING sum(CASE WHEN type = 'resolved' THEN -1 ELSE 1 END) > 0) u USING (ticket_id))`, tsLit(at), tsLit(k))
+	return fmt.Sprintf(`(SELECT * FROM t WHERE %s)`, openAt(tsLit(at)))
 }
 
 var ageBuckets = []struct {
@@ -494,7 +502,9 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 		}
 		return rows[ks]
 	}
-	// per-ticket figures
+	// per-ticket figures, resolutions, reopens and assignments in range,
+	// backlog at the end: one grouped scan
+	assignedIn := fmt.Sprintf("(n_assigned = 1 AND %s OR n_assigned > 1 AND len(list_filter(assigns, lambda a: %s)) > 0)", p.has("asg_at"), p.has("a.at"))
 	res, err := e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key,
 		count(*) FILTER (%s),
 		quantile_cont(frt_min, 0.5) FILTER (%s),
@@ -502,9 +512,14 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 		count(*) FILTER (fr_o = 'achieved' AND %s) + count(*) FILTER (res_o = 'achieved' AND %s),
 		count(*) FILTER (fr_o = 'breached' AND %s) + count(*) FILTER (res_o = 'breached' AND %s),
 		count(*) FILTER (csat_score IS NOT NULL AND %s),
-		count(*) FILTER (csat_score >= 4 AND %s)
+		count(*) FILTER (csat_score >= 4 AND %s),
+		count(*) FILTER (%s),
+		coalesce(sum(len(list_filter(reopen_ats, lambda x: %s))) FILTER (reopens > 0), 0),
+		count(*) FILTER (%s),
+		count(*) FILTER (%s)
 		FROM t GROUP BY key`, cte, col, p.has("created_at"), p.has("first_reply_at"), p.has("resolved_at"),
-		p.has("fr_d"), p.has("res_d"), p.has("fr_d"), p.has("res_d"), p.has("csat_at"), p.has("csat_at")))
+		p.has("fr_d"), p.has("res_d"), p.has("fr_d"), p.has("res_d"), p.has("csat_at"), p.has("csat_at"),
+		resolvedIn(p), p.has("x"), assignedIn, openAt(tsLit(end))))
 	if err != nil {
 		return nil, err
 	}
@@ -515,42 +530,27 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 		a, br := asInt(r[4]), asInt(r[5])
 		b.SLACompliancePct = pct(a, a+br)
 		b.CSATScorePct = pct(asInt(r[7]), asInt(r[6]))
-	}
-	// resolutions, reopens and assignments in range
-	res, err = e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key,
-		count(DISTINCT ticket_id) FILTER (ev_type = 'resolved'),
-		count(*) FILTER (ev_type = 'reopened'),
-		count(DISTINCT ticket_id) FILTER (ev_type = 'assigned')
-		FROM (SELECT ticket_id, type AS ev_type FROM events WHERE type IN ('resolved', 'reopened', 'assigned') AND %s AND %s) ev
-		JOIN t USING (ticket_id) GROUP BY key`, cte, col, p.has("occurred_at"), eventsIn(q, k, "")))
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range res {
-		b := get(r[0])
-		b.TicketsResolved, b.Reopens = asInt(r[1]), asInt(r[2])
+		b.TicketsResolved, b.Reopens = asInt(r[8]), asInt(r[9])
 		if dim != "agent" && dim != "team" {
-			b.TicketsAssigned = asInt(r[3])
+			b.TicketsAssigned = asInt(r[10])
 		}
+		b.Backlog = asInt(r[11])
 	}
 	if dim == "agent" || dim == "team" {
+		// distinct tickets assigned in range, by the agent (team) of the assignment
 		evCol := map[string]string{"agent": "assignee", "team": "team"}[dim]
-		res, err = e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key, count(DISTINCT ticket_id) FROM events
-			WHERE type = 'assigned' AND %s IS NOT NULL AND %s AND %s GROUP BY key`, cte, evCol, evCol, p.has("occurred_at"), eventsIn(q, k, "")))
+		res, err = e.rows(ctx, fmt.Sprintf(`%[1]s SELECT key, count(*) FROM (
+			SELECT asg_%[2]s AS key FROM t WHERE n_assigned = 1 AND asg_%[2]s IS NOT NULL AND %[3]s
+			UNION ALL
+			SELECT key FROM (SELECT DISTINCT ticket_id, a.%[2]s AS key FROM (
+				SELECT ticket_id, unnest(list_filter(assigns, lambda a: a.%[2]s IS NOT NULL AND %[4]s)) AS a
+				FROM t WHERE n_assigned > 1))) GROUP BY key`, cte, evCol, p.has("asg_at"), p.has("a.at")))
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range res {
 			get(r[0]).TicketsAssigned = asInt(r[1])
 		}
-	}
-	// backlog at the end
-	res, err = e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key, count(*) FROM %s GROUP BY key`, cte, col, e.unresolvedAt(q, k, end)))
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range res {
-		get(r[0]).Backlog = asInt(r[1])
 	}
 	out := &Breakdown{Dimension: dim, Rows: []BreakdownRow{}}
 	for _, r := range rows {

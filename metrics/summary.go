@@ -104,8 +104,44 @@ func (s *sel) sla(prefix string, p period, k time.Time) func(row []any) SLATarge
 
 // ticketsCTE is "t": the per-ticket rows at knowledge instant k that pass
 // the query's filters, with their SLA outcomes.
+// Over the stored table it is inlined wherever it is used (each use
+// scans only the columns and row groups it needs); over a replay it is
+// computed once.
 func (e *Engine) ticketsCTE(q *Query, k time.Time) string {
-	return fmt.Sprintf(`t AS (SELECT *%s FROM %s WHERE %s)`, slaCols(k), e.source(k), q.filterSQL())
+	src := e.source(k)
+	m := "NOT MATERIALIZED"
+	if src != "metrics_tickets" {
+		m = "MATERIALIZED"
+	}
+	return fmt.Sprintf(`t AS %s (SELECT *%s FROM %s WHERE %s)`, m, slaCols(k), src, q.filterSQL())
+}
+
+// resolvedIn says that the ticket has a resolution in p: a simple ticket
+// has at most one, its first.
+func resolvedIn(p period) string {
+	return fmt.Sprintf("(%s OR (NOT simple AND len(list_filter(res_ats, lambda x: %s)) > 0))", p.has("first_resolved_at"), p.has("x"))
+}
+
+// openAt says that the ticket is unresolved after the events before at
+// (an instant literal): it was created before at, and after its last
+// resolution before at it was reopened.
+func openAt(at string) string {
+	return fmt.Sprintf(`(CASE WHEN simple THEN created_at < %[1]s AND (first_resolved_at IS NULL OR first_resolved_at >= %[1]s)
+		ELSE %[2]s > 0 END)`, at, openDelta(at))
+}
+
+// openDelta is, for a ticket that is not simple, its created, reopened and
+// resolved events before at counted +1, +1, -1.
+func openDelta(at string) string {
+	return fmt.Sprintf(`((created_at < %[1]s)::INTEGER + coalesce(len(list_filter(reopen_ats, lambda x: x < %[1]s)), 0)
+		- coalesce(len(list_filter(res_ats, lambda x: x < %[1]s)), 0))`, at)
+}
+
+// backlogAt is the aggregate of the backlog at instant at: the created,
+// reopened and resolved events before it counted +1, +1, -1.
+func backlogAt(at string) string {
+	return fmt.Sprintf(`(count(*) FILTER (simple AND created_at < %[1]s AND (first_resolved_at IS NULL OR first_resolved_at >= %[1]s))
+		+ coalesce(sum(%[2]s) FILTER (NOT simple), 0))`, at, openDelta(at))
 }
 
 // eventsIn restricts an events query to the filtered tickets when needed.
@@ -137,17 +173,14 @@ func (e *Engine) Summary(ctx context.Context, q Query) (*Summary, error) {
 	}, nil
 }
 
-// figures computes Figures for each period with three scans: the
-// per-ticket rows, the resolutions and the backlog events.
+// figures computes Figures for each period in one scan of the per-ticket
+// rows.
 func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []period) ([]Figures, error) {
 	out := make([]Figures, len(periods))
-	cte := `WITH ` + e.ticketsCTE(q, k)
-
-	// 1. per-ticket rows: created, durations, SLA, CSAT
 	var s sel
 	type reader func(row []any, f *Figures)
 	var readers []reader
-	for i, p := range periods {
+	for _, p := range periods {
 		created := s.add(fmt.Sprintf("count(*) FILTER (%s)", p.has("created_at")))
 		frt := s.duration(durationByName("first_response_minutes"), p.has("first_reply_at"))
 		first := s.duration(durationByName("first_resolution_minutes"), p.has("first_resolved_at"))
@@ -156,62 +189,30 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 		slaRes := s.sla("res", p, k)
 		resp := s.add(fmt.Sprintf("count(*) FILTER (csat_score IS NOT NULL AND %s)", p.has("csat_at")))
 		sat := s.add(fmt.Sprintf("count(*) FILTER (csat_score >= 4 AND %s)", p.has("csat_at")))
-		_ = i
+		// resolutions: distinct tickets with a resolution in range
+		res := s.add(fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)))
+		reo := s.add(fmt.Sprintf("count(*) FILTER (reopens > 0 AND %s)", resolvedIn(p)))
+		one := s.add(fmt.Sprintf("count(*) FILTER (agent_replies <= 1 AND %s)", resolvedIn(p)))
+		bl := s.add(backlogAt(tsLit(p.to)))
 		readers = append(readers, func(row []any, f *Figures) {
 			f.TicketsCreated = asInt(row[created])
 			f.FirstResponseMinutes, f.FirstResolutionMinutes, f.ResolutionMinutes = frt(row), first(row), full(row)
 			f.SLA = SLA{FirstResponse: slaFR(row), Resolution: slaRes(row)}
 			f.CSAT.Responses, f.CSAT.Satisfied = asInt(row[resp]), asInt(row[sat])
 			f.CSAT.ScorePct = pct(f.CSAT.Satisfied, f.CSAT.Responses)
+			f.TicketsResolved = asInt(row[res])
+			f.ReopenRatePct = pct(asInt(row[reo]), f.TicketsResolved)
+			f.OneTouchPct = pct(asInt(row[one]), f.TicketsResolved)
+			f.CSAT.ResponseRatePct = pct(f.CSAT.Responses, f.TicketsResolved)
+			f.Backlog = asInt(row[bl])
 		})
 	}
-	row, err := e.row(ctx, cte+` SELECT `+s.sql()+` FROM t`)
+	row, err := e.row(ctx, `WITH `+e.ticketsCTE(q, k)+` SELECT `+s.sql()+` FROM t`)
 	if err != nil {
 		return nil, err
 	}
 	for i, r := range readers {
 		r(row, &out[i])
-	}
-
-	// 2. resolutions: distinct tickets with a resolution in range
-	lo, hi := cover(periods)
-	s = sel{}
-	var idx [][3]int
-	for _, p := range periods {
-		idx = append(idx, [3]int{
-			s.add(fmt.Sprintf("count(DISTINCT ticket_id) FILTER (%s)", p.has("ev_at"))),
-			s.add(fmt.Sprintf("count(DISTINCT ticket_id) FILTER (%s AND reopens > 0)", p.has("ev_at"))),
-			s.add(fmt.Sprintf("count(DISTINCT ticket_id) FILTER (%s AND agent_replies <= 1)", p.has("ev_at"))),
-		})
-	}
-	row, err = e.row(ctx, cte+fmt.Sprintf(` SELECT %s FROM (
-		SELECT r.ticket_id, r.occurred_at AS ev_at FROM events r
-		WHERE r.type = 'resolved' AND r.occurred_at >= %s AND r.occurred_at < %s AND %s) r
-		JOIN t USING (ticket_id)`, s.sql(), tsLit(lo), tsLit(hi), eventsIn(q, k, "r.")))
-	if err != nil {
-		return nil, err
-	}
-	for i := range periods {
-		f := &out[i]
-		f.TicketsResolved = asInt(row[idx[i][0]])
-		f.ReopenRatePct = pct(asInt(row[idx[i][1]]), f.TicketsResolved)
-		f.OneTouchPct = pct(asInt(row[idx[i][2]]), f.TicketsResolved)
-		f.CSAT.ResponseRatePct = pct(f.CSAT.Responses, f.TicketsResolved)
-	}
-
-	// 3. backlog at the end of each period
-	s = sel{}
-	var bl []int
-	for _, p := range periods {
-		bl = append(bl, s.add(fmt.Sprintf("coalesce(sum(CASE WHEN type = 'resolved' THEN -1 ELSE 1 END) FILTER (occurred_at < %s), 0)", tsLit(p.to))))
-	}
-	row, err = e.row(ctx, cte+fmt.Sprintf(` SELECT %s FROM events
-		WHERE type IN ('created', 'reopened', 'resolved') AND occurred_at < %s AND %s`, s.sql(), tsLit(hi), eventsIn(q, k, "")))
-	if err != nil {
-		return nil, err
-	}
-	for i := range periods {
-		out[i].Backlog = asInt(row[bl[i]])
 	}
 	return out, nil
 }
