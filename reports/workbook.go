@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -141,11 +142,19 @@ func newBuilder(q metrics.Query, sum *metrics.Summary) (*builder, error) {
 }
 
 // excelTime is t as an Excel serial date of its local wall time in loc.
+// Readers that truncate to the displayed unit (LibreOffice shows
+// 21:41 for a double a hair below 21:42) see the right minute thanks to
+// a bias of 10 µs, far below any displayed precision; midnight dates stay
+// exact.
 func excelTime(t time.Time, loc *time.Location) float64 {
 	l := t.In(loc)
 	_, off := l.Zone()
 	secs := l.Unix() + int64(off)
-	return float64(secs)/86400 + 25569 + float64(l.Nanosecond())/86400e9
+	v := float64(secs)/86400 + 25569
+	if frac := l.Nanosecond(); frac != 0 || secs%86400 != 0 {
+		v += (float64(frac) + 1e4) / 86400e9
+	}
+	return v
 }
 
 func (b *builder) date(t *time.Time) any {
@@ -172,7 +181,7 @@ func (b *builder) pctCell(p *float64) any {
 	if p == nil {
 		return nil
 	}
-	return excelize.Cell{StyleID: b.st.pct, Value: *p / 100}
+	return excelize.Cell{StyleID: b.st.pct, Value: math.Round(*p*1e4) / 1e6}
 }
 
 // column of a data sheet.
@@ -598,11 +607,17 @@ func (b *builder) summary() error {
 	f.SetDefinedName(&excelize.DefinedName{Name: "KPIs", RefersTo: fmt.Sprintf("Summary!$A$%d:$E$%d", kpiTop, r)})
 	r += 2
 	set(fmt.Sprintf("A%d", r), "Durations are hours:minutes; the Tickets sheet has every ticket of the period, Events its raw events.", b.st.subtitle)
-	return b.charts()
+	// Printed (or saved as PDF) on one portrait page.
+	fit := true
+	f.SetSheetProps(sh, &excelize.SheetPropsOptions{FitToPage: &fit})
+	one, orient := 1, "portrait"
+	f.SetPageLayout(sh, &excelize.PageLayoutOptions{FitToWidth: &one, FitToHeight: &one, Orientation: &orient})
+	return b.charts(r + 2)
 }
 
-// charts puts the native charts on Summary, referencing Daily and SLA.
-func (b *builder) charts() error {
+// charts puts the native charts on Summary below the KPI table (from
+// row top), referencing Daily and SLA.
+func (b *builder) charts(top int) error {
 	n := b.dailyRows
 	if n == 0 {
 		return nil
@@ -610,13 +625,16 @@ func (b *builder) charts() error {
 	last := n + 1
 	ref := func(sheet, col string) string { return fmt.Sprintf("%s!$%s$2:$%s$%d", sheet, col, col, last) }
 	cats := ref("Daily", "A")
-	axis := excelize.ChartAxis{NumFmt: excelize.ChartNumFmt{CustomNumFmt: "d mmm"}, TickLabelSkip: max(1, n/8)}
-	pctAxis := excelize.ChartAxis{MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: "0%"}}
+	axisFont := excelize.Font{Color: "404040", Size: 9}
+	axis := excelize.ChartAxis{NumFmt: excelize.ChartNumFmt{CustomNumFmt: "d mmm"}, TickLabelSkip: max(1, n/8), Font: axisFont,
+		Alignment: excelize.Alignment{TextRotation: -45}}
+	zero, hundred := 0.0, 1.0
+	pctAxis := excelize.ChartAxis{MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: "0%"}, Minimum: &zero, Maximum: &hundred, Font: axisFont}
 	line := func(name, sheet, col, color string) excelize.ChartSeries {
 		return excelize.ChartSeries{Name: fmt.Sprintf("%s!$%s$1", sheet, col), Categories: cats, Values: ref(sheet, col),
 			Line: excelize.LineOptions{Width: 1.75}, Marker: excelize.ChartMarker{Symbol: "none"}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{color}}}
 	}
-	dim := excelize.ChartDimension{Width: 720, Height: 300}
+	dim := excelize.ChartDimension{Width: 700, Height: 270}
 	title := func(s string) excelize.ChartTitle {
 		return excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: s, Font: &excelize.Font{Bold: true, Size: 12}}}}
 	}
@@ -624,15 +642,15 @@ func (b *builder) charts() error {
 		cell string
 		c    *excelize.Chart
 	}{
-		{"G2", &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("Tickets created and resolved per day"),
+		{fmt.Sprintf("A%d", top), &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("Tickets created and resolved per day"),
 			Series: []excelize.ChartSeries{line("Created", "Daily", "B", "2F5597"), line("Resolved", "Daily", "C", "70AD47")},
 			Legend: excelize.ChartLegend{Position: "bottom"},
 			XAxis:  axis, YAxis: excelize.ChartAxis{MajorGridLines: true}, ShowBlanksAs: "gap"}},
-		{"G18", &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("SLA met per day"),
+		{fmt.Sprintf("A%d", top+15), &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("SLA met per day"),
 			Series: []excelize.ChartSeries{line("First response", "SLA", "E", "2F5597"), line("Resolution", "SLA", "I", "C55A11")},
 			Legend: excelize.ChartLegend{Position: "bottom"},
 			XAxis:  axis, YAxis: pctAxis, ShowBlanksAs: "gap"}},
-		{"G34", &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("CSAT score per day"),
+		{fmt.Sprintf("A%d", top+30), &excelize.Chart{Type: excelize.Line, Dimension: dim, Title: title("CSAT score per day"),
 			Series: []excelize.ChartSeries{line("CSAT score", "Daily", "G", "7030A0")},
 			Legend: excelize.ChartLegend{Position: "none"},
 			XAxis:  axis, YAxis: pctAxis, ShowBlanksAs: "gap"}},
