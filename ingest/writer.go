@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskpulse/deskpulse/model"
@@ -48,6 +49,7 @@ type Writer struct {
 	maxBatch int
 	linger   time.Duration
 	now      func() time.Time
+	onCommit atomic.Pointer[func([]*model.Event)]
 
 	// owned by the writer goroutine
 	cache      map[string]*model.Ticket
@@ -121,6 +123,11 @@ func (w *Writer) loadCounters(ctx context.Context) error {
 	w.nextSeq, w.nextNumber = seq+1, number+1
 	return nil
 }
+
+// Subscribe makes fn receive the events of every committed batch of
+// commands (not bulk loads), in commit order, on the writer goroutine: fn
+// must not block (hand the events to a queue) and must not call Do.
+func (w *Writer) Subscribe(fn func(events []*model.Event)) { w.onCommit.Store(&fn) }
 
 // Do runs cmd and waits until it is committed or rejected.
 func (w *Writer) Do(ctx context.Context, cmd Command) (*Result, error) {
@@ -263,6 +270,9 @@ func (w *Writer) commit(batch []*request) {
 	}
 	for id, t := range tickets {
 		w.cache[id] = t
+	}
+	if fn := w.onCommit.Load(); fn != nil && len(events) > 0 {
+		(*fn)(events)
 	}
 	for _, o := range outcomes {
 		o.req.reply <- response{result: o.result, err: o.err}
