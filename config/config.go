@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/reports"
 )
 
 // Config is every setting of deskpulse.
@@ -41,6 +42,11 @@ type Config struct {
 		// (bursts of twice that); 0 turns the limit off.
 		TokenRate float64 `mapstructure:"token_rate"`
 	} `mapstructure:"auth"`
+	// Reports are the scheduled report e-mails; SMTP the server they go
+	// through (package reports; the password also from
+	// DESKPULSE_SMTP_PASSWORD).
+	Reports reports.Settings `mapstructure:"reports"`
+	SMTP    reports.SMTP     `mapstructure:"smtp"`
 	// Metrics holds the reporting time zone, business calendars and SLA
 	// policies (top-level keys timezone, calendars and sla).
 	Metrics metrics.Config `mapstructure:",squash"`
@@ -70,6 +76,9 @@ var defaults = map[string]any{
 func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Config, error) {
 	v := viper.New()
 	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+	for k, val := range reports.Defaults {
 		v.SetDefault(k, val)
 	}
 	v.SetEnvPrefix("DESKPULSE")
@@ -112,6 +121,9 @@ func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Confi
 		cfg.Metrics.Timezone = tz
 	}
 	if err := cfg.Metrics.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := reports.Validate(cfg.Reports, cfg.SMTP); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil

@@ -25,7 +25,11 @@ func WriteCSV(ctx context.Context, eng *metrics.Engine, q metrics.Query, w io.Wr
 	for i, c := range ticketColumns {
 		head[i] = c.name
 		if isDurationColumn(c.name) {
-			head[i] += " (min)"
+			if b, ok := strings.CutSuffix(c.name, " (business)"); ok {
+				head[i] = b + " (business min)"
+			} else {
+				head[i] += " (min)"
+			}
 		}
 	}
 	if err := cw.Write(head); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/deskpulse/deskpulse/dashboards"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/reports"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -51,6 +52,7 @@ type Main struct {
 	Metrics *metrics.Engine
 	API     *api.Server
 	Auth    *auth.Service
+	Reports *reports.Service
 
 	listener net.Listener
 	http     *http.Server
@@ -78,6 +80,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	dashboards.Register(m.API.Mux(), m.Metrics, m.Store)
+	if m.Reports, err = reports.New(m.Store, m.Metrics, m.Config.Reports, m.Config.SMTP); err != nil {
+		return err
+	}
+	m.Reports.Register(m.API.Mux()) // exports and scheduled reports
+	if err := m.Reports.Start(); err != nil {
+		return err
+	}
 	gate, err := m.setupAuth(ctx)
 	if err != nil {
 		return err
@@ -180,6 +189,9 @@ func (m *Main) Close() error {
 		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if m.Reports != nil {
+		errs = append(errs, m.Reports.Close())
 	}
 	if m.Writer != nil {
 		errs = append(errs, m.Writer.Close())
