@@ -15,8 +15,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deskpulse/deskpulse/model"
@@ -58,16 +60,18 @@ func (e RowError) String() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Li
 // Imported and Duplicates count events (one source row may make several),
 // Rejected counts bad source rows.
 type ImportSummary struct {
-	Files          []string   `json:"files"`
-	Read           int64      `json:"read"`
-	Events         int        `json:"events"`
-	Imported       int        `json:"imported"`
-	Duplicates     int        `json:"duplicates"`
-	Rejected       int        `json:"rejected"`
-	TicketsTouched int        `json:"tickets_touched"`
-	Seconds        float64    `json:"seconds"`
-	DryRun         bool       `json:"dry_run,omitempty"`
-	Rejects        []RowError `json:"rejects,omitempty"`
+	Files          []string `json:"files"`
+	Read           int64    `json:"read"`
+	Events         int      `json:"events"`
+	Imported       int      `json:"imported"`
+	Duplicates     int      `json:"duplicates"`
+	Rejected       int      `json:"rejected"`
+	TicketsTouched int      `json:"tickets_touched"`
+	Seconds        float64  `json:"seconds"`
+	DryRun         bool     `json:"dry_run,omitempty"`
+	// Phases are the seconds spent reading, de-duplicating, checking and storing.
+	Phases  map[string]float64 `json:"phases,omitempty"`
+	Rejects []RowError         `json:"rejects,omitempty"`
 }
 
 // ImportError aborts an import that met bad rows (without --on-error
@@ -155,6 +159,13 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 		opts.Progress(c.read)
 	}
 	sum.Read, sum.Events = c.read, len(c.events)
+	sum.Phases = map[string]float64{}
+	lap := began
+	phase := func(name string) {
+		sum.Phases[name] = time.Since(lap).Seconds()
+		lap = time.Now()
+	}
+	phase("read")
 
 	err := w.Exclusive(ctx, func(conn *sql.Conn) error {
 		fresh, freshOrigins, dups, err := dropDuplicates(ctx, conn, c.events, c.origins)
@@ -162,10 +173,12 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 			return err
 		}
 		sum.Duplicates = dups
+		phase("dedup")
 		sorted, touched, rejects, err := checkEvents(ctx, w, conn, fresh, false)
 		if err != nil {
 			return err
 		}
+		phase("check")
 		for _, r := range rejects {
 			o := freshOrigins[r.Index]
 			c.bad = append(c.bad, RowError{File: o.file, Line: o.line, Reason: r.Err.Error(), EventID: r.Event.ID})
@@ -177,7 +190,9 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 		if opts.DryRun {
 			return nil
 		}
-		return storeEvents(ctx, conn, sorted, touched)
+		err = storeEvents(ctx, conn, sorted, touched)
+		phase("store")
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -215,32 +230,15 @@ func dropDuplicates(ctx context.Context, conn *sql.Conn, events []*model.Event, 
 	if len(events) == 0 {
 		return nil, nil, 0, nil
 	}
-	ids := make([]string, len(events))
-	for i, e := range events {
-		ids[i] = e.ID
-	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE import_ids AS SELECT unnest(?::VARCHAR[]) AS event_id`, ids); err != nil {
+	seen := make(map[string]bool, len(events))
+	var stored bool
+	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&stored); err != nil {
 		return nil, nil, 0, err
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT i.event_id FROM import_ids i SEMI JOIN events e ON e.event_id = i.event_id`)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	seen := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	if stored {
+		if err := storedIDs(ctx, conn, events, seen); err != nil {
 			return nil, nil, 0, err
 		}
-		seen[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, 0, err
-	}
-	if _, err := conn.ExecContext(ctx, `DROP TABLE IF EXISTS import_ids`); err != nil {
-		return nil, nil, 0, err
 	}
 	fresh := make([]*model.Event, 0, len(events))
 	freshOrigins := make([]origin, 0, len(events))
@@ -255,6 +253,36 @@ func dropDuplicates(ctx context.Context, conn *sql.Conn, events []*model.Event, 
 		freshOrigins = append(freshOrigins, origins[i])
 	}
 	return fresh, freshOrigins, dups, nil
+}
+
+// storedIDs marks in seen the ids of events that are already stored: the
+// input's ids go to a temporary table that is semi-joined with events.
+func storedIDs(ctx context.Context, conn *sql.Conn, events []*model.Event, seen map[string]bool) error {
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE import_ids AS SELECT unnest(?::VARCHAR[]) AS event_id`, ids); err != nil {
+		return err
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT i.event_id FROM import_ids i SEMI JOIN events e ON e.event_id = i.event_id`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		seen[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, `DROP TABLE IF EXISTS import_ids`)
+	return err
 }
 
 // readInput unpacks gzip and zip, picks the reader for the format and
@@ -404,47 +432,117 @@ func spool(r io.Reader) (string, error) {
 
 // readNDJSON reads canonical events, one JSON object per line (blank lines
 // are skipped). An event without an id gets a stable one from the hash of
-// its line, so that importing the same file twice adds nothing.
+// its line, so that importing the same file twice adds nothing. Lines are
+// decoded in chunks by one worker per CPU; results keep the file's order.
 func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), 8<<20)
-	var line int64
-	for sc.Scan() {
-		line++
-		raw := bytes.TrimSpace(sc.Bytes())
-		if line == 1 {
-			raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
-		}
-		if len(raw) == 0 {
-			continue
-		}
-		c.row()
-		if line%65536 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var e model.Event
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil {
-			c.reject(file, line, "malformed event: "+jsonReason(err), string(raw))
-			continue
-		}
-		if dec.More() {
-			c.reject(file, line, "malformed event: more than one JSON value on the line", string(raw))
-			continue
-		}
-		if strings.TrimSpace(e.ID) == "" {
-			e.ID = "h:" + rowHash(raw)
-		}
-		c.add(&e, file, line)
+	type result struct {
+		line int64
+		ev   *model.Event
+		bad  string
+		raw  []byte
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("line %d: longer than 8 MiB", line+1)
-		}
-		return err
+	type chunk struct {
+		lines []int64
+		raws  [][]byte
+		out   []result
+		done  chan struct{}
 	}
-	return nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan *chunk, 2*runtime.GOMAXPROCS(0))
+	ordered := make(chan *chunk, 4*runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ch := range jobs {
+				ch.out = make([]result, len(ch.raws))
+				for i, raw := range ch.raws {
+					res := result{line: ch.lines[i]}
+					var e model.Event
+					dec := json.NewDecoder(bytes.NewReader(raw))
+					dec.DisallowUnknownFields()
+					if err := dec.Decode(&e); err != nil {
+						res.bad, res.raw = "malformed event: "+jsonReason(err), raw
+					} else if dec.More() {
+						res.bad, res.raw = "malformed event: more than one JSON value on the line", raw
+					} else {
+						if strings.TrimSpace(e.ID) == "" {
+							e.ID = "h:" + rowHash(raw)
+						}
+						res.ev = &e
+					}
+					ch.out[i] = res
+				}
+				close(ch.done)
+			}
+		}()
+	}
+	var readErr error
+	go func() {
+		defer close(ordered)
+		defer close(jobs)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 1<<20), 8<<20)
+		var line int64
+		ch := &chunk{done: make(chan struct{})}
+		flush := func() bool {
+			if len(ch.raws) == 0 {
+				return true
+			}
+			select {
+			case ordered <- ch:
+			case <-ctx.Done():
+				return false
+			}
+			jobs <- ch
+			ch = &chunk{done: make(chan struct{})}
+			return true
+		}
+		for sc.Scan() {
+			line++
+			raw := bytes.TrimSpace(sc.Bytes())
+			if line == 1 {
+				raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+			}
+			if len(raw) == 0 {
+				continue
+			}
+			ch.lines = append(ch.lines, line)
+			ch.raws = append(ch.raws, bytes.Clone(raw))
+			if len(ch.raws) == 4096 && !flush() {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				err = fmt.Errorf("line %d: longer than 8 MiB", line+1)
+			}
+			readErr = err
+		}
+		flush()
+	}()
+	for ch := range ordered {
+		<-ch.done
+		for _, res := range ch.out {
+			c.row()
+			if res.ev != nil {
+				c.add(res.ev, file, res.line)
+			} else {
+				c.reject(file, res.line, res.bad, string(res.raw))
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			cancel()
+			for range ordered {
+			}
+			wg.Wait()
+			return err
+		}
+	}
+	wg.Wait()
+	return readErr
 }
 
 func jsonReason(err error) string {
