@@ -52,6 +52,8 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	m.HandleFunc("GET /readyz", s.ready)
+	// No icon yet; answer so that browsers do not log a failed load.
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 	m.HandleFunc("POST /api/v1/tickets", s.createTicket)
 	m.HandleFunc("GET /api/v1/tickets", s.listTickets)

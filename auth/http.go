@@ -55,6 +55,15 @@ func UserFrom(ctx context.Context) *model.User {
 	return u
 }
 
+type csrfKey struct{}
+
+// CSRFFrom returns the CSRF token of a browser session, for pages that
+// post forms (field "csrf"); "" for token-authenticated requests.
+func CSRFFrom(ctx context.Context) string {
+	s, _ := ctx.Value(csrfKey{}).(string)
+	return s
+}
+
 // WithUser returns ctx carrying u.
 func WithUser(ctx context.Context, u *model.User) context.Context {
 	return context.WithValue(ctx, ctxKey{}, u)
@@ -118,7 +127,11 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 		}
 		perm, public := Policy(r.Method, r.URL.Path)
 		if user != nil {
-			r = r.WithContext(WithUser(r.Context(), user))
+			ctx := WithUser(r.Context(), user)
+			if viaCookie {
+				ctx = context.WithValue(ctx, csrfKey{}, csrf)
+			}
+			r = r.WithContext(ctx)
 		}
 		if public {
 			next.ServeHTTP(w, r)
@@ -324,17 +337,6 @@ func (g *Gate) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
-}
-
-// CSRFToken returns the CSRF token of a cookie-authenticated request, for
-// pages that post forms (field "csrf" or header X-CSRF-Token).
-func (g *Gate) CSRFToken(r *http.Request) string {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		if sess, err := g.svc.Session(r.Context(), c.Value); err == nil {
-			return sess.CSRF
-		}
-	}
-	return ""
 }
 
 // safeNext keeps redirects on this site.

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/deskpulse/deskpulse/auth"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -116,6 +117,7 @@ func (d *Dashboards) Render(ctx context.Context, w *bytes.Buffer, page string, q
 
 // View is everything one page shows.
 type View struct {
+	User, CSRF  string // the signed-in user and the session's CSRF token, for the sign-out form
 	Page        Page
 	Pages       []Page
 	Filter      Filter
@@ -200,6 +202,9 @@ func (d *Dashboards) Load(ctx context.Context, page string, query map[string][]s
 	}
 	if len(v.Scripts) == 0 {
 		v.Scripts = []string{assetsHost + "echarts.min.js"}
+	}
+	if u := auth.UserFrom(ctx); u != nil {
+		v.User, v.CSRF = u.Email, auth.CSRFFrom(ctx)
 	}
 	v.Updated = d.now().In(f.loc).Format("2 Jan 2006 15:04 MST")
 	v.Duration = time.Since(began)

@@ -33,6 +33,11 @@ var pageTpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE h
     <a href="{{$.Href .Path}}" data-path="{{.Path}}"{{if eq .Key $.Page.Key}} class="current" aria-current="page"{{end}}>{{.Title}}</a>
   {{- end}}
   </nav>
+  {{- if .User}}
+  <form class="user" method="post" action="/signout">
+    <span>{{.User}}</span><input type="hidden" name="csrf" value="{{.CSRF}}"><button type="submit">Sign out</button>
+  </form>
+  {{- end}}
 </header>
 <form class="filters" id="filters" method="get" action="{{.Page.Path}}">
   <label>Range
