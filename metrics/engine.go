@@ -8,8 +8,9 @@
 // derived table metrics_tickets, refreshed set-based for the tickets whose
 // events changed since the last refresh (tracked by event seq), and rebuilt
 // whole when the calendars or policies change. Aggregates are SQL over that
-// table and over the events; a query "as of" a past instant runs the same
-// pipeline over the events up to then instead.
+// table alone (it also keeps each ticket's resolutions, reopens and
+// assignments); a query "as of" a past instant reads the stored rows of the
+// tickets unchanged since then and replays the others up to then.
 package metrics
 
 import (
