@@ -2,9 +2,9 @@ package metrics
 
 import (
 	"context"
-	"strings"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
