@@ -60,7 +60,14 @@ func (s *Service) send(ctx context.Context, m *mail.Msg) error {
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
 	}
 	if s.smtp.Username != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.smtp.Username), mail.WithPassword(s.smtp.Password))
+		// The strongest mechanism the server offers; over a connection
+		// configured without TLS (tls: none, e.g. a relay on localhost)
+		// PLAIN, which the operator then chose to send unencrypted.
+		auth := mail.SMTPAuthAutoDiscover
+		if s.smtp.TLS == "none" {
+			auth = mail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(s.smtp.Username), mail.WithPassword(s.smtp.Password))
 	}
 	c, err := mail.NewClient(s.smtp.Host, opts...)
 	if err != nil {

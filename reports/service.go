@@ -258,7 +258,11 @@ func (s *Service) deliver(ctx context.Context, d *Definition, run *Run) error {
 	wait := s.set.Retry.Backoff
 	for {
 		run.Attempts++
-		err := s.attempt(ctx, d, run)
+		// An attempt under way finishes even when deskpulse is stopping;
+		// only the waits between attempts are cut short.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+		err := s.attempt(actx, d, run)
+		cancel()
 		if err == nil {
 			now := s.Now()
 			run.Status, run.Error, run.FinishedAt = RunSent, "", &now
@@ -266,10 +270,6 @@ func (s *Service) deliver(ctx context.Context, d *Definition, run *Run) error {
 			return s.update(run)
 		}
 		run.Error = err.Error()
-		if ctx.Err() != nil {
-			s.update(run)
-			return ctx.Err()
-		}
 		if run.Attempts >= s.set.Retry.Attempts {
 			now := s.Now()
 			run.Status, run.FinishedAt = RunFailed, &now
