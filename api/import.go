@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,7 +22,8 @@ const maxReportedRows = 1000
 // importEvents is POST /api/v1/import: the body is one file (NDJSON, CSV
 // for ?profile=, Parquet; plain, gzip or zip), read as it streams in.
 // Query: format, profile, tz, on_error=abort|skip, dry_run=true, name (the
-// file name used in reports). Answers with the import summary; with
+// file name used in reports). A CSV with a mapping is sent as
+// multipart/form-data: a part "mapping" (the YAML) then a part "file". Answers with the import summary; with
 // on_error=abort (the default) bad rows give a 400 listing each with file,
 // line and reason, and nothing is stored.
 func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +69,39 @@ func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
 		name = "body"
 	}
 	body := http.MaxBytesReader(w, r.Body, maxImportBody)
-	sum, err := s.writer.Import(r.Context(), []ingest.Input{{Name: name, R: body}}, opts)
+	input := ingest.Input{Name: name, R: body}
+	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media == "multipart/form-data" {
+		// A CSV with its mapping: part "mapping" (YAML) first, then part "file".
+		mr, err := r.MultipartReader()
+		if err != nil {
+			writeError(w, r, badRequest("", "malformed multipart body: %v", err))
+			return
+		}
+		for input.R = nil; input.R == nil; {
+			part, err := mr.NextPart()
+			if err != nil {
+				writeError(w, r, badRequest("file", "the multipart body needs a part named file (after the mapping part, if any)"))
+				return
+			}
+			switch part.FormName() {
+			case "mapping":
+				data, err := io.ReadAll(io.LimitReader(part, 1<<20))
+				if err == nil {
+					opts.Mapping, err = ingest.ParseMapping(data)
+				}
+				if err != nil {
+					writeError(w, r, badRequest("mapping", "%v", err))
+					return
+				}
+			case "file":
+				input.R = part
+				if fn := part.FileName(); fn != "" && q.Get("name") == "" {
+					input.Name = fn
+				}
+			}
+		}
+	}
+	sum, err := s.writer.Import(r.Context(), []ingest.Input{input}, opts)
 	var ie *ingest.ImportError
 	var tooLarge *http.MaxBytesError
 	switch {

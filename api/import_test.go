@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,4 +69,35 @@ func decodeResp(t *testing.T, resp *http.Response, want int) map[string]any {
 		t.Fatalf("not JSON: %s", raw)
 	}
 	return out
+}
+
+func TestImportCSVWithMappingOverHTTP(t *testing.T) {
+	e := start(t, filepath.Join(t.TempDir(), "import.duckdb"))
+	mapping, err := os.ReadFile("../examples/mappings/tickets-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("../ingest/testdata/tickets_example.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, _ := mw.CreateFormFile("mapping", "tickets.yaml")
+	part.Write(mapping)
+	part, _ = mw.CreateFormFile("file", "tickets.csv")
+	part.Write(data)
+	mw.Close()
+	resp, err := e.client.Post(e.srv.URL+"/api/v1/import?on_error=skip", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := decodeResp(t, resp, 200)
+	rejects := sum["rejects"].([]any)
+	if sum["tickets_touched"].(float64) != 4 || len(rejects) != 1 || rejects[0].(map[string]any)["file"] != "tickets.csv" {
+		t.Fatalf("summary %v", sum)
+	}
+	if tk := e.call(t, "GET", "/api/v1/tickets/ZD-101", "", "", 200); tk["status"] != "closed" || tk["csat_score"].(float64) != 5 {
+		t.Fatalf("ticket %v", tk)
+	}
 }
