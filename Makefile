@@ -37,6 +37,13 @@ test-deps: assets
 		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 		else echo "Chromium is missing: run 'sudo apt-get install -y chromium' (the dashboards' browser test needs it)"; fi; \
 	fi
+	@if ! command -v soffice >/dev/null 2>&1 && ! command -v libreoffice >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libreoffice-calc-nogui; \
+		else echo "LibreOffice is missing: run 'sudo apt-get install -y libreoffice-calc-nogui' (the workbook test reads the export with it)"; fi; \
+	fi
+	@if ! command -v mailpit >/dev/null 2>&1 && [ ! -x "$$($(GO) env GOPATH)/bin/mailpit" ]; then \
+		$(GO) install github.com/axllent/mailpit@v1.27.11; \
+	fi
 
 test: test-deps assets
 	$(GO) vet ./...

@@ -16,15 +16,16 @@ const (
 	kindCount kind = iota
 	kindMinutes
 	kindPct
+	kindBusinessMinutes // shown in hours: a "day" of business time would mislead
 )
 
 // KPI is one line of the Summary sheet and of the e-mail: the period's
 // value beside the previous period's (nil when undefined, e.g. no data).
 type KPI struct {
-	Label          string
-	Kind           kind
-	Cur, Prev      *float64
-	HigherIsBetter bool
+	Label     string
+	Kind      kind
+	Cur, Prev *float64
+	Better    int // +1: higher is better, -1: lower is better, 0: neither
 }
 
 // Change is Cur - Prev (nil when either is missing).
@@ -53,7 +54,10 @@ func (k KPI) Trend() int {
 	if c == nil || math.Abs(*c) < 1e-9 {
 		return 0
 	}
-	if (*c > 0) == k.HigherIsBetter {
+	if k.Better == 0 {
+		return 0
+	}
+	if (*c > 0) == (k.Better > 0) {
 		return 1
 	}
 	return -1
@@ -66,23 +70,23 @@ func count(n int64) *float64 { v := float64(n); return &v }
 func KPIs(s *metrics.Summary) []KPI {
 	c, p := s.Figures, s.Previous.Figures
 	return []KPI{
-		{"Tickets created", kindCount, count(c.TicketsCreated), count(p.TicketsCreated), true},
-		{"Tickets resolved", kindCount, count(c.TicketsResolved), count(p.TicketsResolved), true},
-		{"Backlog at end of period", kindCount, count(c.Backlog), count(p.Backlog), false},
-		{"First response, median", kindMinutes, c.FirstResponseMinutes.P50, p.FirstResponseMinutes.P50, false},
-		{"First response, median (business hours)", kindMinutes, c.FirstResponseMinutes.Business.P50, p.FirstResponseMinutes.Business.P50, false},
-		{"First response, 90th percentile", kindMinutes, c.FirstResponseMinutes.P90, p.FirstResponseMinutes.P90, false},
-		{"First resolution, median", kindMinutes, c.FirstResolutionMinutes.P50, p.FirstResolutionMinutes.P50, false},
-		{"Full resolution, median", kindMinutes, c.ResolutionMinutes.P50, p.ResolutionMinutes.P50, false},
-		{"Full resolution, median (business hours)", kindMinutes, c.ResolutionMinutes.Business.P50, p.ResolutionMinutes.Business.P50, false},
-		{"SLA first response met", kindPct, c.SLA.FirstResponse.CompliancePct, p.SLA.FirstResponse.CompliancePct, true},
-		{"SLA first response breached", kindCount, count(c.SLA.FirstResponse.Breached), count(p.SLA.FirstResponse.Breached), false},
-		{"SLA resolution met", kindPct, c.SLA.Resolution.CompliancePct, p.SLA.Resolution.CompliancePct, true},
-		{"SLA resolution breached", kindCount, count(c.SLA.Resolution.Breached), count(p.SLA.Resolution.Breached), false},
-		{"CSAT score", kindPct, c.CSAT.ScorePct, p.CSAT.ScorePct, true},
-		{"CSAT responses", kindCount, count(c.CSAT.Responses), count(p.CSAT.Responses), true},
-		{"Reopen rate", kindPct, c.ReopenRatePct, p.ReopenRatePct, false},
-		{"One-touch resolution", kindPct, c.OneTouchPct, p.OneTouchPct, true},
+		{"Tickets created", kindCount, count(c.TicketsCreated), count(p.TicketsCreated), 0},
+		{"Tickets resolved", kindCount, count(c.TicketsResolved), count(p.TicketsResolved), 1},
+		{"Backlog at end of period", kindCount, count(c.Backlog), count(p.Backlog), -1},
+		{"First response, median", kindMinutes, c.FirstResponseMinutes.P50, p.FirstResponseMinutes.P50, -1},
+		{"First response, median (business hours)", kindBusinessMinutes, c.FirstResponseMinutes.Business.P50, p.FirstResponseMinutes.Business.P50, -1},
+		{"First response, 90th percentile", kindMinutes, c.FirstResponseMinutes.P90, p.FirstResponseMinutes.P90, -1},
+		{"First resolution, median", kindMinutes, c.FirstResolutionMinutes.P50, p.FirstResolutionMinutes.P50, -1},
+		{"Full resolution, median", kindMinutes, c.ResolutionMinutes.P50, p.ResolutionMinutes.P50, -1},
+		{"Full resolution, median (business hours)", kindBusinessMinutes, c.ResolutionMinutes.Business.P50, p.ResolutionMinutes.Business.P50, -1},
+		{"SLA first response met", kindPct, c.SLA.FirstResponse.CompliancePct, p.SLA.FirstResponse.CompliancePct, 1},
+		{"SLA first response breached", kindCount, count(c.SLA.FirstResponse.Breached), count(p.SLA.FirstResponse.Breached), -1},
+		{"SLA resolution met", kindPct, c.SLA.Resolution.CompliancePct, p.SLA.Resolution.CompliancePct, 1},
+		{"SLA resolution breached", kindCount, count(c.SLA.Resolution.Breached), count(p.SLA.Resolution.Breached), -1},
+		{"CSAT score", kindPct, c.CSAT.ScorePct, p.CSAT.ScorePct, 1},
+		{"CSAT responses", kindCount, count(c.CSAT.Responses), count(p.CSAT.Responses), 1},
+		{"Reopen rate", kindPct, c.ReopenRatePct, p.ReopenRatePct, -1},
+		{"One-touch resolution", kindPct, c.OneTouchPct, p.OneTouchPct, 1},
 	}
 }
 
@@ -95,6 +99,8 @@ func (k kind) format(v *float64) string {
 	switch k {
 	case kindMinutes:
 		return formatMinutes(*v)
+	case kindBusinessMinutes:
+		return formatHours(*v)
 	case kindPct:
 		return fmt.Sprintf("%.1f%%", *v)
 	default:
@@ -115,6 +121,8 @@ func (k kind) formatChange(v *float64) string {
 	switch k {
 	case kindMinutes:
 		return sign + formatMinutes(a)
+	case kindBusinessMinutes:
+		return sign + formatHours(a)
 	case kindPct:
 		return fmt.Sprintf("%s%.1f pts", sign, a)
 	default:
@@ -133,6 +141,14 @@ func formatMinutes(m float64) string {
 	default:
 		return fmt.Sprintf("%dm", mm)
 	}
+}
+
+func formatHours(m float64) string {
+	total := int64(math.Round(m))
+	if total < 60 {
+		return fmt.Sprintf("%dm", total)
+	}
+	return fmt.Sprintf("%sh %02dm", thousands(total/60), total%60)
 }
 
 func thousands(n int64) string {

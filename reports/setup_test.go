@@ -114,10 +114,20 @@ func need(t testing.TB, names ...string) string {
 		if p, err := exec.LookPath(n); err == nil {
 			return p
 		}
+		// go install puts mailpit in $GOBIN or $GOPATH/bin, often not on PATH.
+		dirs := []string{os.Getenv("GOBIN")}
+		if gp := os.Getenv("GOPATH"); gp != "" {
+			dirs = append(dirs, filepath.Join(filepath.SplitList(gp)[0], "bin"))
+		}
 		if home, err := os.UserHomeDir(); err == nil {
-			p := filepath.Join(home, "go", "bin", n)
-			if _, err := os.Stat(p); err == nil {
-				return p
+			dirs = append(dirs, filepath.Join(home, "go", "bin"))
+		}
+		for _, d := range dirs {
+			if d == "" {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(d, n)); err == nil {
+				return filepath.Join(d, n)
 			}
 		}
 	}

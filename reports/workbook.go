@@ -583,7 +583,7 @@ func (b *builder) summary() error {
 		f.SetCellStyle(sh, fmt.Sprintf("A%d", r), fmt.Sprintf("A%d", r), b.st.kpiLabel)
 		valStyle, chgStyle, scale := b.st.kpiCount, b.st.chgCount, 1.0
 		switch k.Kind {
-		case kindMinutes:
+		case kindMinutes, kindBusinessMinutes:
 			valStyle, chgStyle, scale = b.st.kpiDur, b.st.chgMin, 1.0/1440
 		case kindPct:
 			valStyle, chgStyle, scale = b.st.kpiPct, b.st.chgPts, 0.01
