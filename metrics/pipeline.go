@@ -8,7 +8,7 @@ import (
 
 // pipelineVersion changes whenever ticketSQL's output changes, so that a
 // stored metrics_tickets table built by an older deskpulse is rebuilt.
-const pipelineVersion = 2
+const pipelineVersion = 3
 
 // ticketSQL is the one definition of every per-ticket figure: it replays
 // the events selected by filter (a condition on the events table) and
@@ -31,7 +31,10 @@ const pipelineVersion = 2
 // simple (no reopen, at most one resolution, not before creation: then
 // first_resolved_at is its only resolution), and for the other tickets the
 // lists res_ats and reopen_ats; its assignments as asg_at, asg_team,
-// asg_assignee when it has exactly one, else the list assigns.
+// asg_assignee when it has exactly one, else the list assigns. Every
+// instant of a ticket that a range aggregate looks at (its events, its SLA
+// decisions) is in [first_at, last_at], so a range query can first keep
+// the tickets overlapping the range, which the zone maps make cheap.
 //
 // horizon, when set, ends the last status segment of unfinished tickets so
 // that their elapsed SLA time up to then is known (TicketSLA); the stored
@@ -106,6 +109,7 @@ tk AS (
 		arg_max(score, (ev_at, seq)) FILTER (type = 'csat_rated') AS csat_score,
 		max(ev_at) FILTER (type = 'csat_rated') AS csat_at,
 		max(ev_at) AS last_event_at,
+		min(ev_at) AS first_event_at,
 		count(*) FILTER (type = 'resolved') AS n_resolved,
 		list_sort(list(ev_at) FILTER (type = 'resolved')) AS res_list,
 		list_sort(list(ev_at) FILTER (type = 'reopened')) AS reopen_list,
@@ -260,7 +264,9 @@ SELECT ticket_id, created_at, status, priority, type, category, team, assignee, 
 	CASE WHEN n_assigned = 1 THEN asg_list[1].at END AS asg_at,
 	CASE WHEN n_assigned = 1 THEN asg_list[1].team END AS asg_team,
 	CASE WHEN n_assigned = 1 THEN asg_list[1].assignee END AS asg_assignee,
-	CASE WHEN n_assigned > 1 THEN asg_list END AS assigns
+	CASE WHEN n_assigned > 1 THEN asg_list END AS assigns,
+	first_event_at AS first_at,
+	greatest(last_event_at, fr_breach_at, res_breach_at) AS last_at
 FROM (SELECT *, reopens = 0 AND n_resolved <= 1 AND coalesce(first_resolved_at >= created_at, true) AS simple FROM t4)`
 
 // hoursSQL lists every calendar's open intervals: (cal, tz, dow, start_min, end_min).

@@ -206,6 +206,9 @@ func (e *Engine) Series(ctx context.Context, name string, q Query) (any, error) 
 // bucket key.
 func (e *Engine) perBucket(ctx context.Context, q *Query, k time.Time, from, col, where string, s *sel) (map[string][]any, error) {
 	p := period{q.From, q.To}
+	if from == "t" {
+		where += " AND " + overlaps(p)
+	}
 	query := fmt.Sprintf(`WITH %s SELECT %s AS bucket_key, %s FROM (SELECT *, %s AS bucket FROM %s WHERE %s AND %s) GROUP BY bucket`,
 		e.ticketsCTE(q, k), keySQL("bucket"), s.sql(), bucketSQL(col, q), from, p.has(col), where)
 	rows, err := e.rows(ctx, query)
@@ -257,8 +260,8 @@ func (e *Engine) resolvedPerBucket(ctx context.Context, q *Query, k time.Time) (
 	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %s SELECT %s AS bucket_key, count(*) FROM (
 		SELECT unnest(CASE WHEN simple THEN [%s]
 			ELSE list_distinct(list_transform(list_filter(res_ats, lambda x: %s), lambda x: %s)) END) AS bucket
-		FROM t WHERE %s OR NOT simple) GROUP BY bucket`,
-		e.ticketsCTE(q, k), keySQL("bucket"), bucketSQL("first_resolved_at", q), p.has("x"), bucketSQL("x", q), p.has("first_resolved_at")))
+		FROM t WHERE %s AND (%s OR NOT simple)) GROUP BY bucket`,
+		e.ticketsCTE(q, k), keySQL("bucket"), bucketSQL("first_resolved_at", q), p.has("x"), bucketSQL("x", q), overlaps(p), p.has("first_resolved_at")))
 	if err != nil {
 		return nil, err
 	}
@@ -286,8 +289,8 @@ func (e *Engine) backlogDeltas(ctx context.Context, q *Query, k time.Time) (int6
 		p.has("created_at"), bucketSQL("created_at", q), p.has("first_resolved_at"), bucketSQL("first_resolved_at", q),
 		p.has("x"), bucketSQL("x", q))
 	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %s SELECT %s AS bucket_key, sum(c.d) FROM (
-		SELECT unnest(%s) AS c FROM t WHERE %s OR %s OR NOT simple) GROUP BY c.b`,
-		e.ticketsCTE(q, k), keySQL("c.b"), changes, p.has("created_at"), p.has("first_resolved_at")))
+		SELECT unnest(%s) AS c FROM t WHERE %s AND (%s OR %s OR NOT simple)) GROUP BY c.b`,
+		e.ticketsCTE(q, k), keySQL("c.b"), changes, overlaps(p), p.has("created_at"), p.has("first_resolved_at")))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -395,7 +398,7 @@ func (e *Engine) durations(ctx context.Context, q *Query, k time.Time) (*Duratio
 		reads = append(reads, s.duration(d, p.has(d.end)))
 	}
 	replies := s.stats("agent_replies", p.has("resolved_at"))
-	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT %s FROM t`, e.ticketsCTE(q, k), s.sql()))
+	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT %s FROM t WHERE %s`, e.ticketsCTE(q, k), s.sql(), overlaps(p)))
 	if err != nil {
 		return nil, err
 	}
@@ -502,10 +505,12 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 		}
 		return rows[ks]
 	}
-	// per-ticket figures, resolutions, reopens and assignments in range,
-	// backlog at the end: one grouped scan
+	// per-ticket figures, resolutions, reopens and assignments in range over
+	// the tickets overlapping it; the backlog at the end over all; the
+	// assignments by the agent (team) assigned: three grouped scans at once
 	assignedIn := fmt.Sprintf("(n_assigned = 1 AND %s OR n_assigned > 1 AND len(list_filter(assigns, lambda a: %s)) > 0)", p.has("asg_at"), p.has("a.at"))
-	res, err := e.rows(ctx, fmt.Sprintf(`%s SELECT %s AS key,
+	queries := []string{
+		fmt.Sprintf(`%s SELECT %s AS key,
 		count(*) FILTER (%s),
 		quantile_cont(frt_min, 0.5) FILTER (%s),
 		quantile_cont(res_min, 0.5) FILTER (%s),
@@ -515,15 +520,26 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 		count(*) FILTER (csat_score >= 4 AND %s),
 		count(*) FILTER (%s),
 		coalesce(sum(len(list_filter(reopen_ats, lambda x: %s))) FILTER (reopens > 0), 0),
-		count(*) FILTER (%s),
 		count(*) FILTER (%s)
-		FROM t GROUP BY key`, cte, col, p.has("created_at"), p.has("first_reply_at"), p.has("resolved_at"),
-		p.has("fr_d"), p.has("res_d"), p.has("fr_d"), p.has("res_d"), p.has("csat_at"), p.has("csat_at"),
-		resolvedIn(p), p.has("x"), assignedIn, openAt(tsLit(end))))
+		FROM t WHERE %s GROUP BY key`, cte, col, p.has("created_at"), p.has("first_reply_at"), p.has("resolved_at"),
+			p.has("fr_d"), p.has("res_d"), p.has("fr_d"), p.has("res_d"), p.has("csat_at"), p.has("csat_at"),
+			resolvedIn(p), p.has("x"), assignedIn, overlaps(p)),
+		fmt.Sprintf(`%s SELECT %s AS key, count(*) FROM t WHERE %s GROUP BY key`, cte, col, openAt(tsLit(end))),
+	}
+	if dim == "agent" || dim == "team" {
+		evCol := map[string]string{"agent": "assignee", "team": "team"}[dim]
+		queries = append(queries, fmt.Sprintf(`%[1]s SELECT key, count(*) FROM (
+			SELECT asg_%[2]s AS key FROM t WHERE %[5]s AND n_assigned = 1 AND asg_%[2]s IS NOT NULL AND %[3]s
+			UNION ALL
+			SELECT key FROM (SELECT DISTINCT ticket_id, a.%[2]s AS key FROM (
+				SELECT ticket_id, unnest(list_filter(assigns, lambda a: a.%[2]s IS NOT NULL AND %[4]s)) AS a
+				FROM t WHERE %[5]s AND n_assigned > 1))) GROUP BY key`, cte, evCol, p.has("asg_at"), p.has("a.at"), overlaps(p)))
+	}
+	all, err := e.parallel(ctx, queries...)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range res {
+	for _, r := range all[0] {
 		b := get(r[0])
 		b.TicketsCreated = asInt(r[1])
 		b.FirstResponseMedian, b.ResolutionMedian = round2(asFloat(r[2])), round2(asFloat(r[3]))
@@ -534,21 +550,12 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 		if dim != "agent" && dim != "team" {
 			b.TicketsAssigned = asInt(r[10])
 		}
-		b.Backlog = asInt(r[11])
 	}
-	if dim == "agent" || dim == "team" {
-		// distinct tickets assigned in range, by the agent (team) of the assignment
-		evCol := map[string]string{"agent": "assignee", "team": "team"}[dim]
-		res, err = e.rows(ctx, fmt.Sprintf(`%[1]s SELECT key, count(*) FROM (
-			SELECT asg_%[2]s AS key FROM t WHERE n_assigned = 1 AND asg_%[2]s IS NOT NULL AND %[3]s
-			UNION ALL
-			SELECT key FROM (SELECT DISTINCT ticket_id, a.%[2]s AS key FROM (
-				SELECT ticket_id, unnest(list_filter(assigns, lambda a: a.%[2]s IS NOT NULL AND %[4]s)) AS a
-				FROM t WHERE n_assigned > 1))) GROUP BY key`, cte, evCol, p.has("asg_at"), p.has("a.at")))
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range res {
+	for _, r := range all[1] {
+		get(r[0]).Backlog = asInt(r[1])
+	}
+	if len(all) > 2 {
+		for _, r := range all[2] {
 			get(r[0]).TicketsAssigned = asInt(r[1])
 		}
 	}

@@ -3,8 +3,10 @@ package metrics
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -88,18 +90,33 @@ func slaCols(k time.Time) string {
 }
 
 func (s *sel) sla(prefix string, p period, k time.Time) func(row []any) SLATarget {
-	end := p.to
-	if k.Before(end) {
-		end = k
-	}
-	a := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_o = 'achieved' AND %[2]s)", prefix, p.has(prefix+"_d")))
-	b := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_o = 'breached' AND %[2]s)", prefix, p.has(prefix+"_d")))
-	c := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_policy IS NOT NULL AND created_at < %[2]s AND (%[1]s_d IS NULL OR %[1]s_d >= %[2]s))", prefix, tsLit(end)))
+	decided := s.decided(prefix, p)
+	active := s.active(prefix, p, k)
 	return func(row []any) SLATarget {
-		t := SLATarget{Achieved: asInt(row[a]), Breached: asInt(row[b]), Active: asInt(row[c])}
+		t := decided(row)
+		t.Active = active(row)
 		t.CompliancePct = pct(t.Achieved, t.Achieved+t.Breached)
 		return t
 	}
+}
+
+// decided counts the targets achieved and breached in p (range aggregates).
+func (s *sel) decided(prefix string, p period) func(row []any) SLATarget {
+	a := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_o = 'achieved' AND %[2]s)", prefix, p.has(prefix+"_d")))
+	b := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_o = 'breached' AND %[2]s)", prefix, p.has(prefix+"_d")))
+	return func(row []any) SLATarget {
+		t := SLATarget{Achieved: asInt(row[a]), Breached: asInt(row[b])}
+		t.CompliancePct = pct(t.Achieved, t.Achieved+t.Breached)
+		return t
+	}
+}
+
+// active counts the targets undecided at the end of p (an instant
+// aggregate: it needs every ticket).
+func (s *sel) active(prefix string, p period, k time.Time) func(row []any) int64 {
+	end := minTime(p.to, k)
+	c := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_policy IS NOT NULL AND created_at < %[2]s AND (%[1]s_d IS NULL OR %[1]s_d >= %[2]s))", prefix, tsLit(end)))
+	return func(row []any) int64 { return asInt(row[c]) }
 }
 
 // ticketsCTE is "t": the per-ticket rows at knowledge instant k that pass
@@ -114,6 +131,13 @@ func (e *Engine) ticketsCTE(q *Query, k time.Time) string {
 		m = "MATERIALIZED"
 	}
 	return fmt.Sprintf(`t AS %s (SELECT *%s FROM %s WHERE %s)`, m, slaCols(k), src, q.filterSQL())
+}
+
+// overlaps is the condition that a ticket has instants in p (see
+// ticketSQL): a plain AND of comparisons, which DuckDB pushes into the scan
+// and checks against the zone maps of the table sorted by creation.
+func overlaps(p period) string {
+	return fmt.Sprintf("(first_at < %s AND last_at >= %s)", tsLit(p.to), tsLit(p.from))
 }
 
 // resolvedIn says that the ticket has a resolution in p: a simple ticket
@@ -173,46 +197,93 @@ func (e *Engine) Summary(ctx context.Context, q Query) (*Summary, error) {
 	}, nil
 }
 
-// figures computes Figures for each period in one scan of the per-ticket
-// rows.
+// figures computes Figures for each period with two scans of the
+// per-ticket rows, run at the same time: the range aggregates over the
+// tickets overlapping the periods, and the instant aggregates (backlog,
+// active SLA targets at the end) over all of them.
 func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []period) ([]Figures, error) {
 	out := make([]Figures, len(periods))
-	var s sel
-	type reader func(row []any, f *Figures)
+	var rs, is sel
+	type reader func(rrow, irow []any, f *Figures)
 	var readers []reader
 	for _, p := range periods {
-		created := s.add(fmt.Sprintf("count(*) FILTER (%s)", p.has("created_at")))
-		frt := s.duration(durationByName("first_response_minutes"), p.has("first_reply_at"))
-		first := s.duration(durationByName("first_resolution_minutes"), p.has("first_resolved_at"))
-		full := s.duration(durationByName("resolution_minutes"), p.has("resolved_at"))
-		slaFR := s.sla("fr", p, k)
-		slaRes := s.sla("res", p, k)
-		resp := s.add(fmt.Sprintf("count(*) FILTER (csat_score IS NOT NULL AND %s)", p.has("csat_at")))
-		sat := s.add(fmt.Sprintf("count(*) FILTER (csat_score >= 4 AND %s)", p.has("csat_at")))
+		created := rs.add(fmt.Sprintf("count(*) FILTER (%s)", p.has("created_at")))
+		frt := rs.duration(durationByName("first_response_minutes"), p.has("first_reply_at"))
+		first := rs.duration(durationByName("first_resolution_minutes"), p.has("first_resolved_at"))
+		full := rs.duration(durationByName("resolution_minutes"), p.has("resolved_at"))
+		slaFR := rs.decided("fr", p)
+		slaRes := rs.decided("res", p)
+		resp := rs.add(fmt.Sprintf("count(*) FILTER (csat_score IS NOT NULL AND %s)", p.has("csat_at")))
+		sat := rs.add(fmt.Sprintf("count(*) FILTER (csat_score >= 4 AND %s)", p.has("csat_at")))
 		// resolutions: distinct tickets with a resolution in range
-		res := s.add(fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)))
-		reo := s.add(fmt.Sprintf("count(*) FILTER (reopens > 0 AND %s)", resolvedIn(p)))
-		one := s.add(fmt.Sprintf("count(*) FILTER (agent_replies <= 1 AND %s)", resolvedIn(p)))
-		bl := s.add(backlogAt(tsLit(p.to)))
-		readers = append(readers, func(row []any, f *Figures) {
+		res := rs.add(fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)))
+		reo := rs.add(fmt.Sprintf("count(*) FILTER (reopens > 0 AND %s)", resolvedIn(p)))
+		one := rs.add(fmt.Sprintf("count(*) FILTER (agent_replies <= 1 AND %s)", resolvedIn(p)))
+		activeFR := is.active("fr", p, k)
+		activeRes := is.active("res", p, k)
+		bl := is.add(backlogAt(tsLit(p.to)))
+		readers = append(readers, func(row, irow []any, f *Figures) {
 			f.TicketsCreated = asInt(row[created])
 			f.FirstResponseMinutes, f.FirstResolutionMinutes, f.ResolutionMinutes = frt(row), first(row), full(row)
 			f.SLA = SLA{FirstResponse: slaFR(row), Resolution: slaRes(row)}
+			f.SLA.FirstResponse.Active, f.SLA.Resolution.Active = activeFR(irow), activeRes(irow)
 			f.CSAT.Responses, f.CSAT.Satisfied = asInt(row[resp]), asInt(row[sat])
 			f.CSAT.ScorePct = pct(f.CSAT.Satisfied, f.CSAT.Responses)
 			f.TicketsResolved = asInt(row[res])
 			f.ReopenRatePct = pct(asInt(row[reo]), f.TicketsResolved)
 			f.OneTouchPct = pct(asInt(row[one]), f.TicketsResolved)
 			f.CSAT.ResponseRatePct = pct(f.CSAT.Responses, f.TicketsResolved)
-			f.Backlog = asInt(row[bl])
+			f.Backlog = asInt(irow[bl])
 		})
 	}
-	row, err := e.row(ctx, `WITH `+e.ticketsCTE(q, k)+` SELECT `+s.sql()+` FROM t`)
-	if err != nil {
-		return nil, err
+	cte := `WITH ` + e.ticketsCTE(q, k)
+	lo, hi := cover(periods)
+	rangeQ := ` SELECT ` + rs.sql() + ` FROM t WHERE ` + overlaps(period{lo, hi})
+	instQ := ` SELECT ` + is.sql() + ` FROM t`
+	var rrow, irow []any
+	if strings.Contains(cte, " ASOF ") {
+		// one query, so that the replay is computed once
+		row, err := e.row(ctx, cte+` SELECT * FROM (`+rangeQ+`), (`+instQ+`)`)
+		if err != nil {
+			return nil, err
+		}
+		rrow, irow = row[:len(rs.exprs)], row[len(rs.exprs):]
+	} else {
+		rows, err := e.parallel(ctx, cte+rangeQ, cte+instQ)
+		if err != nil {
+			return nil, err
+		}
+		rrow, irow = rows[0][0], rows[1][0]
 	}
 	for i, r := range readers {
-		r(row, &out[i])
+		r(rrow, irow, &out[i])
+	}
+	return out, nil
+}
+
+// parallel runs queries at the same time, each on its own connection, and
+// returns their rows in order. On two cores this overlaps the parts of one
+// query that DuckDB runs on one thread (the final quantile sorts of an
+// ungrouped aggregate) with another query. A query that replays the
+// pipeline runs alone: it is parallel inside already.
+func (e *Engine) parallel(ctx context.Context, queries ...string) ([][][]any, error) {
+	out := make([][][]any, len(queries))
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, query := range queries {
+		if strings.Contains(query, " ASOF ") {
+			out[i], errs[i] = e.rows(ctx, query)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = e.rows(ctx, query)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
