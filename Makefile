@@ -4,6 +4,11 @@
 GO       ?= go
 BIN      := bin/deskpulse
 
+# duckdb_arrow: bulk loads (imports, demo data) append events as Arrow
+# record batches instead of through the DuckDB Appender (ingest/import_arrow.go).
+# A plain `go build` without the tag works too, with the Appender.
+export GOFLAGS := -tags=duckdb_arrow $(GOFLAGS)
+
 .PHONY: run build test deps test-deps assets bench clean
 
 # ECharts (pinned in package.json / package-lock.json) is fetched from the

@@ -134,7 +134,7 @@ func storeEvents(ctx context.Context, conn *sql.Conn, sorted []*model.Event, tou
 		if len(sorted) == 0 {
 			return nil
 		}
-		if err := store.AppendEvents(conn, sorted); err != nil {
+		if err := appendEvents(ctx, conn, sorted); err != nil {
 			return err
 		}
 		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bulk_tickets AS SELECT unnest(?::VARCHAR[]) AS ticket_id`, touched); err != nil {
