@@ -13,6 +13,7 @@ package reports
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -80,6 +81,8 @@ var Defaults = map[string]any{
 // Periods are the report periods.
 var Periods = []string{"previous_day", "previous_week", "previous_month", "month_to_date", "last_7_days", "last_30_days"}
 
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
 var filterKeys = []string{"team", "agent", "priority", "category", "channel", "type"}
 
 // Validate names every problem of the reports and SMTP settings.
@@ -95,8 +98,8 @@ func Validate(s Settings, m SMTP) error {
 			errs = append(errs, where+": name is required")
 		} else if seen[d.Name] {
 			errs = append(errs, where+": duplicate name")
-		} else if strings.ContainsAny(d.Name, "/ \t") {
-			errs = append(errs, where+": name may not contain spaces or slashes")
+		} else if !validName.MatchString(d.Name) {
+			errs = append(errs, where+": name may have only letters, digits, - and _")
 		}
 		seen[d.Name] = true
 		if _, err := d.schedule(time.UTC); err != nil {

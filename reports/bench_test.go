@@ -1,0 +1,116 @@
+package reports
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+// Export benchmarks over DESKPULSE_BENCH_TICKETS demo tickets (default
+// 100000) spread over a year, about 12 events each; the store is kept in
+// DESKPULSE_BENCH_DIR (default the temp dir) and reused. The export
+// covers the whole year: every ticket and every event (the Events sheet
+// continues past Excel's row limit). Run:
+//
+//	go test ./reports -run '^$' -bench Export -benchtime 1x
+//	DESKPULSE_BENCH_TICKETS=1000000 go test ./reports -run '^$' -bench Export -benchtime 1x -timeout 60m
+func benchEnv(b *testing.B) (*env, int) {
+	n := 100_000
+	if s := os.Getenv("DESKPULSE_BENCH_TICKETS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	dir := os.Getenv("DESKPULSE_BENCH_DIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	path := filepath.Join(dir, fmt.Sprintf("deskpulse-reports-bench-%d.duckdb", n))
+	if _, err := os.Stat(path); err != nil {
+		ctx := context.Background()
+		st, err := store.Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := ingest.NewWriter(ctx, st, ingest.WriterOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		stats, err := ingest.LoadDemo(ctx, st, w, ingest.DemoOptions{Tickets: n, Days: 365, Seed: 3, End: testEnd})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.Close()
+		st.Close()
+		b.Logf("generated %d tickets, %d events in %v", stats.Tickets, stats.Events, stats.Elapsed)
+	}
+	start := time.Now()
+	e := openEnv(b, path)
+	b.Logf("engine ready in %v", time.Since(start))
+	return e, n
+}
+
+// peakRSS is the process's peak resident memory in MB (VmHWM).
+func peakRSS() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+func BenchmarkExportXLSX(b *testing.B) {
+	e, _ := benchEnv(b)
+	q := testQuery(b, e, url.Values{"from": {testEnd.AddDate(-1, 0, -1).Format("2006-01-02")}, "to": {"2026-04-02"}, "tz": {"UTC"}})
+	b.ResetTimer()
+	for range b.N {
+		var out countingWriter
+		info, err := WriteWorkbook(context.Background(), e.eng, q, &out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(info.Tickets), "tickets")
+		b.ReportMetric(float64(info.Events), "events")
+		b.ReportMetric(float64(out.n)/1e6, "MB-file")
+		b.ReportMetric(float64(len(info.Sheets)), "sheets")
+		for _, p := range info.Phases {
+			b.Logf("%-14s %v", p.Name, p.Duration.Round(time.Millisecond))
+		}
+	}
+	b.ReportMetric(peakRSS(), "MB-peak-RSS")
+}
+
+func BenchmarkExportCSV(b *testing.B) {
+	e, _ := benchEnv(b)
+	q := testQuery(b, e, url.Values{"from": {testEnd.AddDate(-1, 0, -1).Format("2006-01-02")}, "to": {"2026-04-02"}, "tz": {"UTC"}})
+	b.ResetTimer()
+	for range b.N {
+		n, err := WriteCSV(context.Background(), e.eng, q, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(n), "tickets")
+	}
+	b.ReportMetric(peakRSS(), "MB-peak-RSS")
+}
