@@ -130,12 +130,21 @@ func checkEvents(ctx context.Context, w *Writer, conn *sql.Conn, events []*model
 // storeEvents appends checked events and rebuilds the touched tickets'
 // projection, in one transaction.
 func storeEvents(ctx context.Context, conn *sql.Conn, sorted []*model.Event, touched []string) error {
+	// Into an empty store (a first import, demo data) the whole projection
+	// is built at once, without the filter on the touched tickets.
+	var stored bool
+	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&stored); err != nil {
+		return err
+	}
 	return inTransaction(ctx, conn, func() error {
 		if len(sorted) == 0 {
 			return nil
 		}
 		if err := appendEvents(ctx, conn, sorted); err != nil {
 			return err
+		}
+		if !stored {
+			return store.RebuildTickets(ctx, conn)
 		}
 		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE bulk_tickets AS SELECT unnest(?::VARCHAR[]) AS ticket_id`, touched); err != nil {
 			return err
