@@ -144,6 +144,12 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 	if opts.TZ == nil {
 		opts.TZ = time.UTC
 	}
+	if opts.Profile != "" && profiles[opts.Profile] == nil {
+		return nil, fmt.Errorf("unknown profile %q (known: %s)", opts.Profile, strings.Join(ProfileNames(), ", "))
+	}
+	if opts.Profile != "" && opts.Mapping != nil {
+		return nil, errors.New("use a profile or a mapping, not both")
+	}
 	c := &collector{opts: &opts}
 	sum := &ImportSummary{DryRun: opts.DryRun}
 	for _, in := range inputs {
