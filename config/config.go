@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/deskpulse/deskpulse/automation"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/reports"
 )
@@ -47,6 +48,12 @@ type Config struct {
 	// DESKPULSE_SMTP_PASSWORD).
 	Reports reports.Settings `mapstructure:"reports"`
 	SMTP    reports.SMTP     `mapstructure:"smtp"`
+	// Rules are the automation rules seeded at start (package automation,
+	// managed at /api/v1/rules afterwards; parsed into AutomationRules);
+	// Routing is the auto-assignment per team.
+	Rules           []any              `mapstructure:"rules"`
+	AutomationRules []*automation.Rule `mapstructure:"-"`
+	Routing         automation.Routing `mapstructure:"routing"`
 	// Metrics holds the reporting time zone, business calendars and SLA
 	// policies (top-level keys timezone, calendars and sla).
 	Metrics metrics.Config `mapstructure:",squash"`
@@ -67,6 +74,8 @@ var defaults = map[string]any{
 	"auth.token_rate": 1000,
 	"tls.cert":        "",
 	"tls.key":         "",
+	"rules":           automation.DefaultRules(),
+	"routing.teams":   map[string]any{},
 }
 
 // Load reads the configuration. file is the --config flag ("" looks for
@@ -126,5 +135,10 @@ func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Confi
 	if err := reports.Validate(cfg.Reports, cfg.SMTP); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	rules, err := automation.ParseRules(automation.Specs(cfg.Rules))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg.AutomationRules = rules
 	return cfg, nil
 }

@@ -132,6 +132,32 @@ var migrations = []string{
 		report   VARCHAR PRIMARY KEY,
 		armed_at TIMESTAMPTZ NOT NULL
 	);`,
+	// 5: workflow automation (package automation): the rules (config ones
+	// seeded once, then managed over the API; deleted ones kept so they are
+	// not seeded again), the condition episodes time and SLA rules acted on
+	// (so a rule acts once per episode, across restarts) and the engine's
+	// cursor over the events.
+	`CREATE TABLE automation_rules (
+		id         VARCHAR PRIMARY KEY,
+		name       VARCHAR NOT NULL,
+		position   INTEGER NOT NULL,
+		source     VARCHAR NOT NULL,
+		definition VARCHAR NOT NULL,
+		created_at TIMESTAMPTZ NOT NULL,
+		updated_at TIMESTAMPTZ NOT NULL,
+		deleted_at TIMESTAMPTZ
+	);
+	CREATE TABLE automation_episodes (
+		rule_id   VARCHAR NOT NULL,
+		ticket_id VARCHAR NOT NULL,
+		episode   VARCHAR NOT NULL,
+		acted_at  TIMESTAMPTZ NOT NULL,
+		PRIMARY KEY (rule_id, ticket_id, episode)
+	);
+	CREATE TABLE automation_state (
+		key   VARCHAR PRIMARY KEY,
+		value VARCHAR NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/api"
 	"github.com/deskpulse/deskpulse/auth"
+	"github.com/deskpulse/deskpulse/automation"
 	"github.com/deskpulse/deskpulse/config"
 	"github.com/deskpulse/deskpulse/dashboards"
 	"github.com/deskpulse/deskpulse/ingest"
@@ -52,7 +53,9 @@ type Main struct {
 	Metrics *metrics.Engine
 	API     *api.Server
 	Auth    *auth.Service
-	Reports *reports.Service
+	// Automation is the rules engine (cmd/deskpulse/automation.go).
+	Automation *automation.Engine
+	Reports    *reports.Service
 
 	listener net.Listener
 	http     *http.Server
@@ -85,6 +88,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Reports.Register(m.API.Mux()) // exports and scheduled reports
 	if err := m.Reports.Start(); err != nil {
+		return err
+	}
+	if err := m.startAutomation(ctx); err != nil {
 		return err
 	}
 	gate, err := m.setupAuth(ctx)
@@ -192,6 +198,9 @@ func (m *Main) Close() error {
 	}
 	if m.Reports != nil {
 		errs = append(errs, m.Reports.Close())
+	}
+	if m.Automation != nil {
+		errs = append(errs, m.Automation.Close())
 	}
 	if m.Writer != nil {
 		errs = append(errs, m.Writer.Close())

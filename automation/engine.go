@@ -1,0 +1,491 @@
+package automation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+// DefaultMaxDepth is how many rules may trigger one another in a chain
+// before the engine stops it with a warning.
+const DefaultMaxDepth = 5
+
+// Options configure an Engine.
+type Options struct {
+	Store   *store.Store
+	Writer  *ingest.Writer
+	Metrics *metrics.Engine // SLA triggers; nil: they never fire
+	// Rules from config.yaml; each is stored the first time its name is
+	// seen and managed over the API from then on.
+	Rules     []*Rule
+	Calendars map[string]metrics.Calendar // for business_hours conditions
+	Routing   Routing                     // auto-assignment per team
+	Mailer    Mailer                      // e-mail actions and notifications; nil: e-mail actions are skipped
+	Now       func() time.Time            // the clock of time and SLA triggers; default time.Now
+	MaxDepth  int                         // default DefaultMaxDepth
+	// CatchUp: at start, events stored while the engine was not running
+	// (after its cursor) that occurred within this window are processed;
+	// default 1h. Older ones (imports of history) are not.
+	CatchUp time.Duration
+	// MaxPerTick caps the tickets one time or SLA rule acts on per tick
+	// (the rest follow at the next ticks); default 500.
+	MaxPerTick int
+}
+
+// Mailer queues e-mails rendered from a named template (package notify).
+type Mailer interface {
+	Queue(ctx context.Context, to []string, template string, t *model.Ticket, data map[string]string) error
+}
+
+// Listener sees every committed batch of events on the engine goroutine,
+// with the touched tickets as they are now; it must not block for long.
+type Listener interface {
+	Committed(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket)
+}
+
+// Engine evaluates the rules.
+type Engine struct {
+	opts Options
+	st   *store.Store
+	w    *ingest.Writer
+	m    *metrics.Engine
+	cals *Calendars
+	now  func() time.Time
+
+	mu    sync.RWMutex
+	rules []*Rule
+
+	qmu     sync.Mutex
+	queue   [][]*model.Event
+	wake    chan struct{}
+	reqs    chan func()
+	stop    chan struct{}
+	done    chan struct{}
+	started bool
+	closed  bool
+
+	// owned by the engine goroutine
+	depth     map[string]int // event id -> rule chain depth of the event
+	listeners []Listener
+	router    *router
+	skipTo    int64 // catch-up: queued events up to this seq were processed
+	cursor    int64
+	saved     int64
+}
+
+// New opens the engine over a store: seeds the config's rules and loads
+// the stored ones. Start begins processing.
+func New(ctx context.Context, o Options) (*Engine, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.CatchUp <= 0 {
+		o.CatchUp = time.Hour
+	}
+	if o.MaxPerTick <= 0 {
+		o.MaxPerTick = 500
+	}
+	e := &Engine{
+		opts: o, st: o.Store, w: o.Writer, m: o.Metrics, cals: NewCalendars(o.Calendars), now: o.Now,
+		wake: make(chan struct{}, 1), reqs: make(chan func()), stop: make(chan struct{}), done: make(chan struct{}),
+		depth: map[string]int{},
+	}
+	if err := o.Routing.validate(); err != nil {
+		return nil, err
+	}
+	e.router = newRouter(e, o.Routing)
+	if err := e.seed(ctx, o.Rules); err != nil {
+		return nil, fmt.Errorf("automation: seed rules: %w", err)
+	}
+	if err := e.loadRules(ctx); err != nil {
+		return nil, fmt.Errorf("automation: %w", err)
+	}
+	return e, nil
+}
+
+// AddListener adds a listener (webhooks, notifications); call before Start.
+func (e *Engine) AddListener(l Listener) { e.listeners = append(e.listeners, l) }
+
+// Start subscribes to the writer's committed events, catches up on those
+// stored since the engine last ran, and starts the engine goroutine.
+func (e *Engine) Start(ctx context.Context) error {
+	e.w.Subscribe(e.enqueue)
+	maxSeq, err := e.st.MaxSeq(ctx)
+	if err != nil {
+		return err
+	}
+	cur, ok, err := e.state(ctx, "cursor")
+	if err != nil {
+		return err
+	}
+	var pending []*model.Event
+	if ok {
+		e.cursor, _ = strconv.ParseInt(cur, 10, 64)
+		if e.cursor < maxSeq {
+			pending, err = e.st.EventsAfter(ctx, e.cursor, e.now().Add(-e.opts.CatchUp), 100_000)
+			if err != nil {
+				return err
+			}
+			pending = filterSeq(pending, maxSeq)
+		}
+	}
+	e.cursor, e.skipTo = max(e.cursor, maxSeq), maxSeq
+	e.started = true
+	go e.run(pending)
+	return nil
+}
+
+func filterSeq(events []*model.Event, upTo int64) []*model.Event {
+	out := events[:0]
+	for _, ev := range events {
+		if ev.Seq <= upTo {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// enqueue is the writer's subscriber: it only queues.
+func (e *Engine) enqueue(events []*model.Event) {
+	e.qmu.Lock()
+	e.queue = append(e.queue, events)
+	e.qmu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) run(pending []*model.Event) {
+	defer close(e.done)
+	ctx := context.Background()
+	if len(pending) > 0 {
+		slog.Info("automation: catching up on events stored while not running", "events", len(pending))
+		e.process(ctx, pending)
+	}
+	for {
+		select {
+		case <-e.wake:
+			e.drain(ctx)
+		case fn := <-e.reqs:
+			e.drain(ctx)
+			fn()
+		case <-e.stop:
+			e.drain(ctx)
+			e.saveCursor(ctx, true)
+			return
+		}
+	}
+}
+
+func (e *Engine) drain(ctx context.Context) {
+	for {
+		e.qmu.Lock()
+		if len(e.queue) == 0 {
+			e.qmu.Unlock()
+			e.saveCursor(ctx, false)
+			return
+		}
+		batch := e.queue[0]
+		e.queue[0] = nil
+		e.queue = e.queue[1:]
+		e.qmu.Unlock()
+		if e.skipTo > 0 {
+			batch = skipSeq(batch, e.skipTo)
+		}
+		if len(batch) > 0 {
+			e.process(ctx, batch)
+		}
+	}
+}
+
+func skipSeq(events []*model.Event, upTo int64) []*model.Event {
+	for len(events) > 0 && events[0].Seq <= upTo {
+		events = events[1:]
+	}
+	return events
+}
+
+// saveCursor records the last processed event (at most every few
+// batches unless final).
+func (e *Engine) saveCursor(ctx context.Context, final bool) {
+	if e.cursor == e.saved {
+		return
+	}
+	if err := e.setState(ctx, "cursor", strconv.FormatInt(e.cursor, 10)); err != nil {
+		slog.Warn("automation: save cursor", "err", err)
+		return
+	}
+	e.saved = e.cursor
+}
+
+// do runs fn on the engine goroutine and waits for it.
+func (e *Engine) do(ctx context.Context, fn func() error) error {
+	if !e.started {
+		return errors.New("automation: the engine is not started")
+	}
+	errc := make(chan error, 1)
+	select {
+	case e.reqs <- func() { errc <- fn() }:
+	case <-e.done:
+		return errors.New("automation: the engine is closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Sync waits until every event committed before the call, and everything
+// the rules did in response, has been processed (tests).
+func (e *Engine) Sync(ctx context.Context) error {
+	for range 2 {
+		if err := e.do(ctx, func() error { return nil }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Tick runs the time and SLA triggers as of now (the scheduler calls it
+// each minute; tests call it with their own clock).
+func (e *Engine) Tick(ctx context.Context, now time.Time) error {
+	return e.do(ctx, func() error { return e.tick(ctx, now) })
+}
+
+// StartScheduler ticks every interval with the engine's clock until Close.
+func (e *Engine) StartScheduler(interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if err := e.Tick(context.Background(), e.now()); err != nil && !e.isClosed() {
+					slog.Warn("automation: scheduled tick", "err", err)
+				}
+			case <-e.done:
+				return
+			}
+		}
+	}()
+}
+
+func (e *Engine) isClosed() bool {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	return e.closed
+}
+
+// Close processes what is queued and stops the engine; call it before
+// closing the writer.
+func (e *Engine) Close() error {
+	e.qmu.Lock()
+	if e.closed || !e.started {
+		e.closed = true
+		e.qmu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.qmu.Unlock()
+	close(e.stop)
+	<-e.done
+	return nil
+}
+
+// process evaluates the event rules on one committed batch.
+func (e *Engine) process(ctx context.Context, events []*model.Event) {
+	for _, ev := range events {
+		e.cursor = max(e.cursor, ev.Seq)
+	}
+	tickets, err := e.tickets(ctx, events)
+	if err != nil {
+		slog.Error("automation: load tickets", "err", err)
+		return
+	}
+	for _, l := range e.listeners {
+		l.Committed(ctx, events, tickets)
+	}
+	rules := e.Rules()
+	fired := map[[2]string]bool{}
+	for _, ev := range events {
+		d := e.depth[ev.ID]
+		delete(e.depth, ev.ID)
+		t := tickets[ev.Ticket]
+		if t == nil {
+			continue
+		}
+		for _, r := range rules {
+			key := [2]string{r.ID, t.ID}
+			if fired[key] || !r.Enabled || !r.TriggeredBy(ev) || !r.Matches(&Subject{Ticket: t, Event: ev, At: ev.At}, e.cals) {
+				continue
+			}
+			if d >= e.opts.MaxDepth {
+				slog.Warn("automation: rule chain stopped at the maximum depth", "rule", r.Name, "ticket", t.ID, "depth", d, "event", ev.Type, "actor", ev.Actor)
+				continue
+			}
+			fired[key] = true
+			if next := e.act(ctx, r, t, ev, d+1, nil, nil); next != nil {
+				tickets[t.ID] = next
+				t = next
+			}
+		}
+		if d < e.opts.MaxDepth {
+			if next := e.router.route(ctx, ev, t, d+1); next != nil {
+				tickets[t.ID] = next
+			}
+		}
+	}
+	if len(e.depth) > 100_000 {
+		e.depth = map[string]int{}
+	}
+}
+
+// tickets loads the current state of the tickets the events touch.
+func (e *Engine) tickets(ctx context.Context, events []*model.Event) (map[string]*model.Ticket, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, ev := range events {
+		if !seen[ev.Ticket] {
+			seen[ev.Ticket] = true
+			ids = append(ids, ev.Ticket)
+		}
+	}
+	return e.ticketsByID(ctx, ids)
+}
+
+func (e *Engine) ticketsByID(ctx context.Context, ids []string) (map[string]*model.Ticket, error) {
+	conn, err := e.st.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return store.TicketsByID(ctx, conn, ids)
+}
+
+// act runs r's actions on the ticket as one command; guard (may be nil)
+// re-checks at commit time that the trigger still holds. It returns the
+// ticket afterwards (nil when nothing changed).
+func (e *Engine) act(ctx context.Context, r *Rule, t *model.Ticket, ev *model.Event, depth int, guard func(*model.Ticket) bool, data map[string]string) *model.Ticket {
+	cmd := &ruleCommand{id: t.ID, rule: r, guard: guard, data: data, assignee: e.resolveAssignees(ctx, r, t)}
+	res, err := e.w.Do(ctx, cmd)
+	if err != nil {
+		slog.Warn("automation: rule failed", "rule", r.Name, "ticket", t.ID, "err", err)
+		return nil
+	}
+	for _, x := range res.Events {
+		e.depth[x.ID] = depth
+	}
+	for _, a := range cmd.sideEffects {
+		e.sideEffect(ctx, r, a, res.Ticket, ev, data)
+	}
+	if len(res.Events) > 0 {
+		slog.Debug("automation: rule acted", "rule", r.Name, "ticket", t.ID, "events", len(res.Events))
+	}
+	return res.Ticket
+}
+
+// resolveAssignees gives set_assignee's special values their agent:
+// team_lead (routing.teams.TEAM.lead) and auto (the team's routing).
+func (e *Engine) resolveAssignees(ctx context.Context, r *Rule, t *model.Ticket) map[int]assignment {
+	out := map[int]assignment{}
+	for i, a := range r.Actions {
+		if a.Type != "set_assignee" {
+			continue
+		}
+		switch a.Value {
+		case "team_lead":
+			lead := e.opts.Routing.Teams[t.Team].Lead
+			if lead == "" {
+				slog.Info("automation: no team lead to assign", "team", t.Team, "ticket", t.ID, "rule", r.Name)
+			}
+			out[i] = assignment{value: lead, reason: "escalated to the lead of team " + t.Team, skip: lead == ""}
+		case "auto":
+			agent, reason := e.router.pick(ctx, t)
+			out[i] = assignment{value: agent, reason: reason, skip: agent == ""}
+		}
+	}
+	return out
+}
+
+// sideEffect sends an action's e-mail or webhook call after its note is
+// committed.
+func (e *Engine) sideEffect(ctx context.Context, r *Rule, a *Action, t *model.Ticket, ev *model.Event, data map[string]string) {
+	switch a.Type {
+	case "email":
+		if e.opts.Mailer == nil {
+			slog.Warn("automation: e-mail action without a mailer", "rule", r.Name)
+			return
+		}
+		to, err := e.recipients(ctx, a.To, t)
+		if err != nil || len(to) == 0 {
+			slog.Info("automation: no recipient for the e-mail", "rule", r.Name, "to", a.To, "ticket", t.ID, "err", err)
+			return
+		}
+		d := map[string]string{"rule": r.Name}
+		for k, v := range data {
+			d[k] = v
+		}
+		if err := e.opts.Mailer.Queue(ctx, to, a.Template, t, d); err != nil {
+			slog.Warn("automation: queue e-mail", "rule", r.Name, "err", err)
+		}
+	case "webhook":
+		if err := queueRuleWebhook(ctx, e.st, a, r, t, ev, e.now()); err != nil {
+			slog.Warn("automation: queue webhook", "rule", r.Name, "err", err)
+		}
+	}
+}
+
+// recipients resolves an e-mail action's To.
+func (e *Engine) recipients(ctx context.Context, to string, t *model.Ticket) ([]string, error) {
+	switch to {
+	case "requester":
+		if t.RequesterEmail == "" {
+			return nil, nil
+		}
+		return []string{t.RequesterEmail}, nil
+	case "assignee":
+		if t.Assignee == "" {
+			return nil, nil
+		}
+		return []string{t.Assignee}, nil
+	case "team":
+		if t.Team == "" {
+			return nil, nil
+		}
+		rows, err := e.st.DB.QueryContext(ctx, `SELECT email FROM agents WHERE list_contains(teams, ?) ORDER BY email`, t.Team)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, rows.Err()
+	}
+	return nil, nil
+}

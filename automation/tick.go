@@ -1,0 +1,206 @@
+package automation
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// tick runs the time and SLA rules as of now. Each acts on a ticket once
+// per episode: a time rule once per stay in its status (the episode is
+// when the ticket entered it), an SLA rule once per target and due time.
+// Episodes are claimed in automation_episodes before acting, so neither a
+// second tick nor a restart acts twice.
+func (e *Engine) tick(ctx context.Context, now time.Time) error {
+	var sla []*Rule
+	for _, r := range e.Rules() {
+		if !r.Enabled {
+			continue
+		}
+		switch r.Trigger.On {
+		case OnTime:
+			if err := e.tickTime(ctx, r, now); err != nil {
+				return err
+			}
+		case OnSLAAtRisk, OnSLABreached:
+			sla = append(sla, r)
+		}
+	}
+	if len(sla) > 0 && e.m != nil {
+		return e.tickSLA(ctx, sla, now)
+	}
+	return nil
+}
+
+// statusEvents are the event types that set a ticket's status; the last
+// one is when the ticket entered its current status.
+const statusEvents = `('created', 'status_changed', 'resolved', 'reopened', 'closed')`
+
+func (e *Engine) tickTime(ctx context.Context, r *Rule, now time.Time) error {
+	due := now.Add(-time.Duration(r.Trigger.For))
+	rows, err := e.st.DB.QueryContext(ctx, `WITH c AS (
+			SELECT t.id, max(ev.occurred_at) AS since
+			FROM tickets t JOIN events ev ON ev.ticket_id = t.id
+			WHERE t.status = ? AND ev.type IN `+statusEvents+`
+			GROUP BY t.id)
+		SELECT id, since FROM c WHERE since <= ? AND NOT EXISTS (
+			SELECT 1 FROM automation_episodes a
+			WHERE a.rule_id = ? AND a.ticket_id = c.id AND a.episode = CAST(epoch_us(c.since) AS VARCHAR))
+		ORDER BY since, id LIMIT ?`, string(r.Trigger.Status), due, r.ID, e.opts.MaxPerTick)
+	if err != nil {
+		return err
+	}
+	type cand struct {
+		id    string
+		since time.Time
+	}
+	var cands []cand
+	for rows.Next() {
+		var c cand
+		if err := rows.Scan(&c.id, &c.since); err != nil {
+			rows.Close()
+			return err
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(cands) == 0 {
+		return err
+	}
+	ids := make([]string, len(cands))
+	for i, c := range cands {
+		ids[i] = c.id
+	}
+	tickets, err := e.ticketsByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, c := range cands {
+		t := tickets[c.id]
+		if t == nil || !r.Matches(&Subject{Ticket: t, At: now}, e.cals) {
+			continue
+		}
+		episode := strconv.FormatInt(c.since.UnixMicro(), 10)
+		ok, err := e.claim(ctx, r.ID, t.ID, episode, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		status, since := r.Trigger.Status, c.since
+		guard := func(cur *model.Ticket) bool { return cur.Status == status && !cur.UpdatedAt.Before(since) }
+		e.act(ctx, r, t, nil, 1, guard, map[string]string{"since": since.UTC().Format(time.RFC3339)})
+	}
+	return nil
+}
+
+// slaLookback is how far back the breach check looks: a target that
+// breached while deskpulse was down longer than this is not acted on.
+const slaLookback = time.Hour
+
+func (e *Engine) tickSLA(ctx context.Context, rules []*Rule, now time.Time) error {
+	var atRisk, breached []*Rule
+	maxWithin := time.Duration(0)
+	for _, r := range rules {
+		if r.Trigger.On == OnSLAAtRisk {
+			atRisk = append(atRisk, r)
+			maxWithin = max(maxWithin, time.Duration(r.Trigger.Within))
+		} else {
+			breached = append(breached, r)
+		}
+	}
+	q := metrics.Query{From: now.Add(-24 * time.Hour), To: now, AsOf: now}
+	if len(atRisk) > 0 {
+		targets, err := e.m.AtRisk(ctx, q, 100_000)
+		if err != nil {
+			return err
+		}
+		for _, tg := range targets {
+			if tg.DueAt.Sub(now) > maxWithin {
+				break // least time left first
+			}
+			for _, r := range atRisk {
+				if (r.Trigger.Target == "" || r.Trigger.Target == tg.Target) && tg.DueAt.Sub(now) <= time.Duration(r.Trigger.Within) {
+					if err := e.slaAct(ctx, r, tg, now); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	if len(breached) > 0 {
+		// The targets running an hour ago that were due by now: breached
+		// unless fulfilled in between, which the ticket's clocks tell.
+		q.AsOf = now.Add(-slaLookback)
+		targets, err := e.m.AtRisk(ctx, q, 100_000)
+		if err != nil {
+			return err
+		}
+		for _, tg := range targets {
+			if tg.DueAt.After(now) {
+				break
+			}
+			for _, r := range breached {
+				if r.Trigger.Target == "" || r.Trigger.Target == tg.Target {
+					if err := e.slaAct(ctx, r, tg, now); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// slaAct acts on one SLA target. The episode is the target within one
+// resolution of the ticket: a rule escalates a target once, however its
+// due time moves (a raised priority changes the policy), and again only
+// after a reopen.
+func (e *Engine) slaAct(ctx context.Context, r *Rule, tg metrics.AtRiskTarget, now time.Time) error {
+	tickets, err := e.ticketsByID(ctx, []string{tg.TicketID})
+	if err != nil {
+		return err
+	}
+	t := tickets[tg.TicketID]
+	if t == nil || !t.Status.Unresolved() {
+		return nil
+	}
+	episode := tg.Target + ":" + strconv.Itoa(t.Reopens)
+	var n int
+	if err := e.st.DB.QueryRowContext(ctx, `SELECT count(*) FROM automation_episodes WHERE rule_id = ? AND ticket_id = ? AND episode = ?`, r.ID, t.ID, episode).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	if r.Trigger.On == OnSLABreached {
+		sla, err := e.m.TicketSLA(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		c := sla.Resolution
+		if tg.Target == "first_response" {
+			c = sla.FirstResponse
+		}
+		switch {
+		case c == nil || c.Status == metrics.StatusAchieved:
+			_, err := e.claim(ctx, r.ID, t.ID, episode, now) // settled: no breach
+			return err
+		case c.Status != metrics.StatusBreached:
+			return nil // paused or moved: looked at again next tick
+		}
+	}
+	if !r.Matches(&Subject{Ticket: t, At: now}, e.cals) {
+		return nil
+	}
+	ok, err := e.claim(ctx, r.ID, t.ID, episode, now)
+	if err != nil || !ok {
+		return err
+	}
+	data := map[string]string{"due_at": tg.DueAt.UTC().Format(time.RFC3339), "target": tg.Target}
+	e.act(ctx, r, t, nil, 1, func(cur *model.Ticket) bool { return cur.Status.Unresolved() }, data)
+	slog.Info("automation: SLA rule acted", "rule", r.Name, "ticket", t.ID, "target", tg.Target, "due_at", tg.DueAt)
+	return nil
+}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/deskpulse/deskpulse/automation"
+)
+
+// startAutomation starts the rules engine with its routes and its
+// scheduler (time and SLA triggers, each minute).
+func (m *Main) startAutomation(ctx context.Context) error {
+	var err error
+	m.Automation, err = automation.New(ctx, automation.Options{
+		Store: m.Store, Writer: m.Writer, Metrics: m.Metrics,
+		Rules: m.Config.AutomationRules, Calendars: m.Config.Metrics.Calendars, Routing: m.Config.Routing,
+	})
+	if err != nil {
+		return err
+	}
+	m.API.AutomationRoutes(m.Automation)
+	if err := m.Automation.Start(ctx); err != nil {
+		return err
+	}
+	m.Automation.StartScheduler(time.Minute)
+	return nil
+}
