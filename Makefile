@@ -9,7 +9,7 @@ BIN      := bin/deskpulse
 # A plain `go build` without the tag works too, with the Appender.
 export GOFLAGS := -tags=duckdb_arrow $(GOFLAGS)
 
-.PHONY: run build test deps test-deps assets bench clean
+.PHONY: run build test deps test-deps assets bench clean fuzz
 
 # ECharts (pinned in package.json / package-lock.json) is fetched from the
 # npm registry and embedded in the binary by package dashboards; the copy
@@ -53,6 +53,15 @@ test-deps: assets
 test: test-deps assets
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+# Fuzz the parsers of untrusted input for a bounded time each; the corpora
+# under */testdata/fuzz are committed and also run as plain tests.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./ingest -run '^$$' -fuzz '^FuzzNDJSONLine$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./ingest -run '^$$' -fuzz '^FuzzMappedCSVRow$$' -fuzztime $(FUZZTIME)
 
 bench: assets
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
