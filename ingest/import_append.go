@@ -10,9 +10,6 @@ import (
 	"github.com/deskpulse/deskpulse/store"
 )
 
-// appendPath names the way bulk loads append events (see import_arrow.go).
-const appendPath = "appender"
-
 // appendEvents appends checked events inside conn's open transaction with
 // the DuckDB Appender. Built with the duckdb_arrow tag (the Makefile sets
 // it), Arrow record batches are used instead.

@@ -16,9 +16,6 @@ import (
 	"github.com/deskpulse/deskpulse/model"
 )
 
-// appendPath names the way bulk loads append events.
-const appendPath = "arrow"
-
 // eventsSchema is the events table as Arrow, column for column.
 var eventsSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "seq", Type: arrow.PrimitiveTypes.Int64},
