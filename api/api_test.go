@@ -301,3 +301,11 @@ func fmtInts(v []int) string {
 	}
 	return strings.Join(s, " ")
 }
+
+func TestWrongMethodIsAJSONError(t *testing.T) {
+	e := start(t, filepath.Join(t.TempDir(), "m.duckdb"))
+	got := e.call(t, "DELETE", "/api/v1/tickets", "", "", 405)
+	if got["error"].(map[string]any)["code"] != "method_not_allowed" {
+		t.Fatalf("405 body %v", got)
+	}
+}

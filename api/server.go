@@ -78,9 +78,27 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/teams", s.listTeams)
 	m.HandleFunc("POST /api/v1/teams", s.createTeam)
 
-	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]*Error{"error": {Code: "not_found", Message: "no such API route: " + r.Method + " " + r.URL.Path}})
-	})
+	m.HandleFunc("/api/", s.noRoute)
+}
+
+// noRoute answers API paths no route takes: 405 with the allowed methods
+// when the path exists for other methods, else 404; JSON either way.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		if _, pattern := s.mux.Handler(probe); pattern != "/api/" && pattern != "" {
+			allowed = append(allowed, method)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]*Error{"error": {Code: "method_not_allowed",
+			Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", ")}})
+		return
+	}
+	writeJSON(w, http.StatusNotFound, map[string]*Error{"error": {Code: "not_found", Message: "no such API route: " + r.Method + " " + r.URL.Path}})
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
