@@ -116,3 +116,73 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, t)
 }
+
+type agentPatch struct {
+	Name         *string   `json:"name"`
+	Teams        *[]string `json:"teams"`
+	Skills       *[]string `json:"skills"`
+	Availability *string   `json:"availability"` // available, away, offline
+	Calendar     *string   `json:"calendar"`     // a calendar of the config, "" none
+}
+
+// updateAgent is PATCH /api/v1/agents/{email}: change what is given.
+func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) {
+	var in agentPatch
+	if err := decode(w, r, &in, false); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	agents, err := s.store.Agents(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	email := strings.ToLower(strings.TrimSpace(r.PathValue("email")))
+	var a *model.Agent
+	for _, x := range agents {
+		if x.Email == email {
+			a = x
+		}
+	}
+	if a == nil {
+		writeError(w, r, model.ErrNotFound)
+		return
+	}
+	if in.Name != nil {
+		a.Name = *in.Name
+	}
+	if in.Teams != nil {
+		a.Teams = *in.Teams
+	}
+	if in.Skills != nil {
+		a.Skills = *in.Skills
+	}
+	if in.Availability != nil {
+		if *in.Availability == "" {
+			writeError(w, r, badRequest("availability", "must be available, away or offline"))
+			return
+		}
+		a.Availability = *in.Availability
+	}
+	if in.Calendar != nil {
+		if *in.Calendar != "" && s.metrics != nil {
+			if _, ok := s.metrics.Config().Calendars[*in.Calendar]; !ok {
+				writeError(w, r, badRequest("calendar", "%q is not a calendar of the configuration", *in.Calendar))
+				return
+			}
+		}
+		a.Calendar = *in.Calendar
+	}
+	err = a.Validate()
+	for _, team := range a.Teams {
+		err = firstError(err, s.knownTeam(team))
+	}
+	if err == nil {
+		err = s.store.UpdateAgent(r.Context(), a)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}

@@ -75,6 +75,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /api/v1/agents", s.listAgents)
 	m.HandleFunc("POST /api/v1/agents", s.createAgent)
+	m.HandleFunc("PATCH /api/v1/agents/{email}", s.updateAgent)
 	m.HandleFunc("GET /api/v1/teams", s.listTeams)
 	m.HandleFunc("POST /api/v1/teams", s.createTeam)
 

@@ -414,7 +414,7 @@ func (e *Engine) resolveAssignees(ctx context.Context, r *Rule, t *model.Ticket)
 		}
 		switch a.Value {
 		case "team_lead":
-			lead := e.opts.Routing.Teams[t.Team].Lead
+			lead := e.opts.Routing.team(t.Team).Lead
 			if lead == "" {
 				slog.Info("automation: no team lead to assign", "team", t.Team, "ticket", t.ID, "rule", r.Name)
 			}

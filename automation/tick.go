@@ -16,6 +16,9 @@ import (
 // Episodes are claimed in automation_episodes before acting, so neither a
 // second tick nor a restart acts twice.
 func (e *Engine) tick(ctx context.Context, now time.Time) error {
+	if err := e.router.tick(ctx); err != nil {
+		return err
+	}
 	var sla []*Rule
 	for _, r := range e.Rules() {
 		if !r.Enabled {

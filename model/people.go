@@ -2,6 +2,7 @@ package model
 
 import (
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 )
@@ -31,8 +32,16 @@ type Agent struct {
 	Name      string    `json:"name"`
 	Teams     []string  `json:"teams"`
 	Skills    []string  `json:"skills"`
-	CreatedAt time.Time `json:"created_at"`
+	// Availability is available (default), away or offline; auto-assignment
+	// picks available agents only, and only within their Calendar's
+	// business hours when one is named.
+	Availability string    `json:"availability"`
+	Calendar     string    `json:"calendar,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
 }
+
+// Availabilities lists the agent availability values.
+var Availabilities = []string{"available", "away", "offline"}
 
 // Validate checks and normalises a new agent.
 func (a *Agent) Validate() error {
@@ -53,6 +62,12 @@ func (a *Agent) Validate() error {
 		return Invalid("skills", "skills are single words of at most 64 characters")
 	}
 	a.Skills = skills
+	if a.Availability == "" {
+		a.Availability = "available"
+	}
+	if !slices.Contains(Availabilities, a.Availability) {
+		return Invalid("availability", "must be available, away or offline")
+	}
 	return nil
 }
 

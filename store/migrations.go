@@ -158,6 +158,16 @@ var migrations = []string{
 		key   VARCHAR PRIMARY KEY,
 		value VARCHAR NOT NULL
 	);`,
+	// 6: auto-assignment (package automation): agents' availability and
+	// optional calendar, and per team the agent round-robin gave the last
+	// ticket to.
+	`ALTER TABLE agents ADD COLUMN availability VARCHAR DEFAULT 'available';
+	ALTER TABLE agents ADD COLUMN calendar VARCHAR DEFAULT '';
+	CREATE TABLE routing_state (
+		team       VARCHAR PRIMARY KEY,
+		last_agent VARCHAR NOT NULL,
+		updated_at TIMESTAMPTZ NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

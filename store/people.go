@@ -40,14 +40,17 @@ func (s *Store) Teams(ctx context.Context) ([]*model.Team, error) {
 
 // CreateAgent stores a new agent.
 func (s *Store) CreateAgent(ctx context.Context, a *model.Agent) error {
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO agents (email, name, teams, skills, created_at) VALUES (?, ?, ?, ?, ?)`,
-		a.Email, a.Name, a.Teams, a.Skills, a.CreatedAt)
+	if a.Availability == "" {
+		a.Availability = "available"
+	}
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO agents (email, name, teams, skills, created_at, availability, calendar) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		a.Email, a.Name, a.Teams, a.Skills, a.CreatedAt, a.Availability, a.Calendar)
 	return uniqueErr(err)
 }
 
 // Agents lists all agents by email.
 func (s *Store) Agents(ctx context.Context) ([]*model.Agent, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, teams, skills, created_at FROM agents ORDER BY email`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, teams, skills, created_at, coalesce(availability, 'available'), coalesce(calendar, '') FROM agents ORDER BY email`)
 	if err != nil {
 		return nil, err
 	}
@@ -56,13 +59,27 @@ func (s *Store) Agents(ctx context.Context) ([]*model.Agent, error) {
 	for rows.Next() {
 		var a model.Agent
 		var teams, skills any
-		if err := rows.Scan(&a.Email, &a.Name, &teams, &skills, &a.CreatedAt); err != nil {
+		if err := rows.Scan(&a.Email, &a.Name, &teams, &skills, &a.CreatedAt, &a.Availability, &a.Calendar); err != nil {
 			return nil, err
 		}
 		a.Teams, a.Skills = stringList(teams), stringList(skills)
 		out = append(out, &a)
 	}
 	return out, rows.Err()
+}
+
+// UpdateAgent saves an agent's name, teams, skills, availability and
+// calendar; model.ErrNotFound if there is no such agent.
+func (s *Store) UpdateAgent(ctx context.Context, a *model.Agent) error {
+	res, err := s.DB.ExecContext(ctx, `UPDATE agents SET name = ?, teams = ?, skills = ?, availability = ?, calendar = ? WHERE email = ?`,
+		a.Name, a.Teams, a.Skills, a.Availability, a.Calendar, a.Email)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return model.ErrNotFound
+	}
+	return nil
 }
 
 // BulkPeople stores teams and agents with the appender (demo and import),
