@@ -101,3 +101,40 @@ func TestImportCSVWithMappingOverHTTP(t *testing.T) {
 		t.Fatalf("ticket %v", tk)
 	}
 }
+
+// TestImportUCIProfileOverHTTP sends the real UCI zip as the body (skipped
+// without ../shared/data unless CI=true).
+func TestImportUCIProfileOverHTTP(t *testing.T) {
+	path, _ := filepath.Abs("../../shared/data/uci_incident_event_log.zip")
+	f, err := os.Open(path)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing (CI=true needs ../shared/data): %v", path, err)
+		}
+		t.Skipf("skipping: %s is absent (see ../shared/data/SOURCES.md); under CI=true this fails", path)
+	}
+	defer f.Close()
+	e := start(t, filepath.Join(t.TempDir(), "uci.duckdb"))
+	resp, err := e.client.Post(e.srv.URL+"/api/v1/import?profile=uci-incidents&name=uci.zip", "application/zip", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := decodeResp(t, resp, 400) // 11 bad rows: the default aborts
+	if errBody := out["error"].(map[string]any); errBody["total"].(float64) != 11 || errBody["file"] != "uci.zip" {
+		t.Fatalf("abort %v", errBody)
+	}
+	if f, err = os.Open(path); err != nil { // the client closed the first body
+		t.Fatal(err)
+	}
+	resp, err = e.client.Post(e.srv.URL+"/api/v1/import?profile=uci-incidents&on_error=skip", "application/zip", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := decodeResp(t, resp, 200)
+	if sum["read"].(float64) != 141712 || sum["rejected"].(float64) != 11 || sum["tickets_touched"].(float64) != 24918 {
+		t.Fatalf("summary %v", sum)
+	}
+	if tk := e.call(t, "GET", "/api/v1/tickets/INC0000045", "", "", 200); tk["team"] != "Group 56" || tk["status"] != "closed" {
+		t.Fatalf("INC0000045 %v", tk)
+	}
+}
