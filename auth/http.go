@@ -38,7 +38,7 @@ func Policy(method, path string) (perm model.Permission, public bool) {
 		return model.PermManage, false
 	case has("/api/v1/metrics"), has("/api/v1/sla"), has("/api/v1/exports"), has("/api/v1/sql"):
 		return model.PermMetrics, false
-	case has("/api/v1/import"), has("/api/v1/reports"), has("/api/v1/rules"):
+	case has("/api/v1/import"), has("/api/v1/reports"), has("/api/v1/rules"), has("/api/v1/webhooks"):
 		return model.PermManage, false
 	case strings.HasPrefix(path, "/api/"):
 		return model.PermAdmin, false

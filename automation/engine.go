@@ -30,6 +30,7 @@ type Options struct {
 	Calendars map[string]metrics.Calendar // for business_hours conditions
 	Routing   Routing                     // auto-assignment per team
 	Mailer    Mailer                      // e-mail actions and notifications; nil: e-mail actions are skipped
+	Webhooks  WebhookSettings             // timeouts and retries of webhook deliveries
 	Now       func() time.Time            // the clock of time and SLA triggers; default time.Now
 	MaxDepth  int                         // default DefaultMaxDepth
 	// CatchUp: at start, events stored while the engine was not running
@@ -77,6 +78,7 @@ type Engine struct {
 	depth     map[string]int // event id -> rule chain depth of the event
 	listeners []Listener
 	router    *router
+	hooks     *Webhooks
 	skipTo    int64 // catch-up: queued events up to this seq were processed
 	cursor    int64
 	saved     int64
@@ -106,6 +108,11 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e.router = newRouter(e, o.Routing)
+	e.hooks = newWebhooks(o.Store, o.Webhooks)
+	if err := e.hooks.load(ctx); err != nil {
+		return nil, fmt.Errorf("automation: webhooks: %w", err)
+	}
+	e.listeners = []Listener{e.hooks}
 	if err := e.seed(ctx, o.Rules); err != nil {
 		return nil, fmt.Errorf("automation: seed rules: %w", err)
 	}
@@ -114,6 +121,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// Webhooks are the webhook subscriptions and their deliveries.
+func (e *Engine) Webhooks() *Webhooks { return e.hooks }
 
 // AddListener adds a listener (webhooks, notifications); call before Start.
 func (e *Engine) AddListener(l Listener) { e.listeners = append(e.listeners, l) }
@@ -143,6 +153,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.cursor, e.skipTo = max(e.cursor, maxSeq), maxSeq
 	e.started = true
+	e.hooks.start()
 	go e.run(pending)
 	return nil
 }
@@ -309,6 +320,7 @@ func (e *Engine) Close() error {
 	e.qmu.Unlock()
 	close(e.stop)
 	<-e.done
+	e.hooks.close()
 	return nil
 }
 
@@ -449,7 +461,7 @@ func (e *Engine) sideEffect(ctx context.Context, r *Rule, a *Action, t *model.Ti
 			slog.Warn("automation: queue e-mail", "rule", r.Name, "err", err)
 		}
 	case "webhook":
-		if err := queueRuleWebhook(ctx, e.st, a, r, t, ev, e.now()); err != nil {
+		if err := e.queueRuleWebhook(ctx, a, r, t, ev); err != nil {
 			slog.Warn("automation: queue webhook", "rule", r.Name, "err", err)
 		}
 	}

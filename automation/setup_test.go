@@ -92,6 +92,7 @@ func (e *env) open() {
 		t.Fatal(err)
 	}
 	s.AutomationRoutes(eng)
+	s.WebhookRoutes(eng.Webhooks())
 	e.st, e.w, e.eng = st, w, eng
 	if e.extra != nil {
 		e.extra(e)

@@ -1,14 +1,469 @@
 package automation
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
 )
 
-// queueRuleWebhook queues a rule's webhook call.
-func queueRuleWebhook(ctx context.Context, st *store.Store, a *Action, r *Rule, t *model.Ticket, ev *model.Event, now time.Time) error {
+// Webhook headers: the body's HMAC-SHA256 with the subscription's secret
+// as "sha256=<hex>", the event type and the delivery id (the same on
+// every retry, so a receiver can drop duplicates).
+const (
+	SignatureHeader = "X-Deskpulse-Signature"
+	EventHeader     = "X-Deskpulse-Event"
+	DeliveryHeader  = "X-Deskpulse-Delivery"
+)
+
+// WebhookSettings is the config's webhooks section.
+type WebhookSettings struct {
+	Timeout time.Duration `mapstructure:"timeout"` // per request, default 10s
+	Retry   struct {
+		Attempts   int           `mapstructure:"attempts"`    // tries in all, default 8
+		Backoff    time.Duration `mapstructure:"backoff"`     // first wait, doubling; default 30s
+		MaxBackoff time.Duration `mapstructure:"max_backoff"` // default 1h
+	} `mapstructure:"retry"`
+}
+
+func (s *WebhookSettings) defaults() {
+	if s.Timeout <= 0 {
+		s.Timeout = 10 * time.Second
+	}
+	if s.Retry.Attempts <= 0 {
+		s.Retry.Attempts = 8
+	}
+	if s.Retry.Backoff <= 0 {
+		s.Retry.Backoff = 30 * time.Second
+	}
+	if s.Retry.MaxBackoff < s.Retry.Backoff {
+		s.Retry.MaxBackoff = max(time.Hour, s.Retry.Backoff)
+	}
+}
+
+// Webhook is a subscription: events of the listed types (or "*" for all)
+// are POSTed to URL as {"event": ..., "ticket": ...}, signed with Secret.
+type Webhook struct {
+	ID          string    `json:"id"`
+	URL         string    `json:"url"`
+	Events      []string  `json:"events"`
+	Secret      string    `json:"secret,omitempty"` // shown only when created
+	Description string    `json:"description,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Delivery is one queued or sent call.
+type Delivery struct {
+	ID          string     `json:"id"`
+	Webhook     string     `json:"webhook"` // subscription id, or rule:<name>
+	URL         string     `json:"url"`
+	Event       string     `json:"event_id"`
+	EventType   string     `json:"event_type"`
+	Ticket      string     `json:"ticket"`
+	Status      string     `json:"status"` // pending, delivered, failed
+	Attempts    int        `json:"attempts"`
+	NextAt      *time.Time `json:"next_at,omitempty"`
+	LastStatus  *int       `json:"last_status"` // HTTP status of the last try (null: no answer)
+	LastError   string     `json:"last_error,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+}
+
+// Payload is the JSON body of a delivery.
+type Payload struct {
+	Event  *model.Event  `json:"event"`
+	Ticket *model.Ticket `json:"ticket"`
+	Rule   string        `json:"rule,omitempty"` // for a rule's webhook action
+}
+
+// Sign returns the signature header value of body.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks a signature header value in constant time.
+func Verify(secret string, body []byte, signature string) bool {
+	return hmac.Equal([]byte(Sign(secret, body)), []byte(signature))
+}
+
+// Webhooks keeps the subscriptions and sends the deliveries: queued in
+// webhook_deliveries in the store, sent by one goroutine, retried with
+// doubling waits; a restart resumes the pending ones.
+type Webhooks struct {
+	st     *store.Store
+	cfg    WebhookSettings
+	client *http.Client
+	now    func() time.Time
+
+	mu   sync.RWMutex
+	subs []*Webhook
+
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func newWebhooks(st *store.Store, cfg WebhookSettings) *Webhooks {
+	cfg.defaults()
+	return &Webhooks{st: st, cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, now: time.Now,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (h *Webhooks) load(ctx context.Context) error {
+	rows, err := h.st.DB.QueryContext(ctx, `SELECT id, url, secret, events, description, created_at FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var subs []*Webhook
+	for rows.Next() {
+		var w Webhook
+		var events any
+		if err := rows.Scan(&w.ID, &w.URL, &w.Secret, &events, &w.Description, &w.CreatedAt); err != nil {
+			return err
+		}
+		for _, x := range asList(events) {
+			w.Events = append(w.Events, x)
+		}
+		subs = append(subs, &w)
+	}
+	h.mu.Lock()
+	h.subs = subs
+	h.mu.Unlock()
+	return rows.Err()
+}
+
+func asList(v any) []string {
+	var out []string
+	if list, ok := v.([]any); ok {
+		for _, x := range list {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// List returns the subscriptions (without secrets).
+func (h *Webhooks) List() []*Webhook {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]*Webhook, len(h.subs))
+	for i, w := range h.subs {
+		c := *w
+		c.Secret = ""
+		out[i] = &c
+	}
+	return out
+}
+
+// Get returns one subscription (without its secret).
+func (h *Webhooks) Get(id string) (*Webhook, error) {
+	for _, w := range h.List() {
+		if w.ID == id {
+			return w, nil
+		}
+	}
+	return nil, model.ErrNotFound
+}
+
+// Create validates and stores a subscription; without a secret one is
+// generated. The answer is the only time the secret is shown.
+func (h *Webhooks) Create(ctx context.Context, w *Webhook) (*Webhook, error) {
+	u, err := url.Parse(w.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, model.Invalid("url", "must be an http or https URL")
+	}
+	if len(w.Events) == 0 {
+		return nil, model.Invalid("events", `list the event types (%s), or "*" for all`, strings.Join(eventNames(), ", "))
+	}
+	for _, ev := range w.Events {
+		if ev != "*" && !model.EventType(ev).Valid() {
+			return nil, model.Invalid("events", "%q is not an event type (%s, or *)", ev, strings.Join(eventNames(), ", "))
+		}
+	}
+	if w.Secret == "" {
+		b := make([]byte, 24)
+		rand.Read(b)
+		w.Secret = hex.EncodeToString(b)
+	}
+	if len(w.Secret) < 16 {
+		return nil, model.Invalid("secret", "must be at least 16 characters (or left out to generate one)")
+	}
+	w.ID = ingest.NewID()
+	w.CreatedAt = h.now().UTC().Truncate(time.Microsecond)
+	if _, err := h.st.DB.ExecContext(ctx, `INSERT INTO webhooks (id, url, secret, events, description, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		w.ID, w.URL, w.Secret, w.Events, w.Description, w.CreatedAt); err != nil {
+		return nil, err
+	}
+	return w, h.load(ctx)
+}
+
+// Delete removes a subscription; its pending deliveries are still sent.
+func (h *Webhooks) Delete(ctx context.Context, id string) error {
+	if _, err := h.Get(id); err != nil {
+		return err
+	}
+	if _, err := h.st.DB.ExecContext(ctx, `UPDATE webhooks SET deleted_at = ? WHERE id = ?`, h.now().UTC(), id); err != nil {
+		return err
+	}
+	return h.load(ctx)
+}
+
+func eventNames() []string {
+	out := make([]string, len(model.EventTypes))
+	for i, t := range model.EventTypes {
+		out[i] = string(t)
+	}
+	return out
+}
+
+// Committed queues a delivery per subscribed event (engine goroutine).
+func (h *Webhooks) Committed(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket) {
+	h.mu.RLock()
+	subs := h.subs
+	h.mu.RUnlock()
+	queued := false
+	for _, ev := range events {
+		for _, w := range subs {
+			if !slices.Contains(w.Events, "*") && !slices.Contains(w.Events, string(ev.Type)) {
+				continue
+			}
+			if err := h.enqueue(ctx, w.ID, w.URL, w.Secret, &Payload{Event: ev, Ticket: tickets[ev.Ticket]}); err != nil {
+				slog.Error("webhooks: queue delivery", "webhook", w.ID, "err", err)
+			}
+			queued = true
+		}
+	}
+	if queued {
+		h.signal()
+	}
+}
+
+func (h *Webhooks) enqueue(ctx context.Context, hook, target, secret string, p *Payload) error {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	var evID, evType, ticket string
+	if p.Event != nil {
+		evID, evType = p.Event.ID, string(p.Event.Type)
+	}
+	if p.Ticket != nil {
+		ticket = p.Ticket.ID
+	}
+	now := h.now().UTC()
+	_, err = h.st.DB.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, url, secret, event_id, event_type, ticket_id, payload, status, next_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`, ingest.NewID(), hook, target, secret, evID, evType, ticket, string(body), now, now)
+	return err
+}
+
+func (h *Webhooks) signal() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// queueRuleWebhook queues a rule's webhook action.
+func (e *Engine) queueRuleWebhook(ctx context.Context, a *Action, r *Rule, t *model.Ticket, ev *model.Event) error {
+	if err := e.hooks.enqueue(ctx, "rule:"+r.Name, a.URL, a.Secret, &Payload{Event: ev, Ticket: t, Rule: r.Name}); err != nil {
+		return err
+	}
+	e.hooks.signal()
 	return nil
+}
+
+// Deliveries lists a subscription's deliveries, newest first.
+func (h *Webhooks) Deliveries(ctx context.Context, id string, limit int) ([]*Delivery, error) {
+	rows, err := h.st.DB.QueryContext(ctx, `SELECT id, webhook_id, url, event_id, event_type, ticket_id, status, attempts, next_at,
+			last_status, last_error, created_at, delivered_at
+		FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Delivery{}
+	for rows.Next() {
+		var d Delivery
+		var next, delivered sql.NullTime
+		var last sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.Webhook, &d.URL, &d.Event, &d.EventType, &d.Ticket, &d.Status, &d.Attempts, &next,
+			&last, &d.LastError, &d.CreatedAt, &delivered); err != nil {
+			return nil, err
+		}
+		if next.Valid && d.Status == "pending" {
+			d.NextAt = &next.Time
+		}
+		if delivered.Valid {
+			d.DeliveredAt = &delivered.Time
+		}
+		if last.Valid {
+			d.LastStatus = model.Ptr(int(last.Int64))
+		}
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}
+
+// start runs the sender until close.
+func (h *Webhooks) start() { go h.run() }
+
+func (h *Webhooks) close() {
+	h.once.Do(func() { close(h.stop) })
+	<-h.done
+}
+
+func (h *Webhooks) run() {
+	defer close(h.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-h.stop
+		cancel()
+	}()
+	for {
+		wait, err := h.sendDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			slog.Warn("webhooks: send", "err", err)
+			wait = time.Second
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-h.stop:
+			timer.Stop()
+			return
+		case <-h.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// sendDue sends the deliveries that are due and says how long to wait
+// for the next one.
+func (h *Webhooks) sendDue(ctx context.Context) (time.Duration, error) {
+	type due struct {
+		id, url, secret, event, payload string
+		attempts                        int
+	}
+	for {
+		now := h.now().UTC()
+		rows, err := h.st.DB.QueryContext(ctx, `SELECT id, url, secret, event_type, payload, attempts FROM webhook_deliveries
+			WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 50`, now)
+		if err != nil {
+			return 0, err
+		}
+		var list []due
+		for rows.Next() {
+			var d due
+			if err := rows.Scan(&d.id, &d.url, &d.secret, &d.event, &d.payload, &d.attempts); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			list = append(list, d)
+		}
+		rows.Close()
+		if len(list) == 0 {
+			break
+		}
+		for _, d := range list {
+			if ctx.Err() != nil {
+				return 0, nil
+			}
+			code, err := h.post(ctx, d.url, d.secret, d.event, d.id, []byte(d.payload))
+			if ctx.Err() != nil {
+				return 0, nil // shutting down: the try does not count
+			}
+			if err := h.record(ctx, d.id, d.attempts+1, code, err); err != nil {
+				return 0, err
+			}
+		}
+	}
+	var next sql.NullTime
+	if err := h.st.DB.QueryRowContext(ctx, `SELECT min(next_at) FROM webhook_deliveries WHERE status = 'pending'`).Scan(&next); err != nil {
+		return 0, err
+	}
+	if !next.Valid {
+		return time.Hour, nil
+	}
+	return max(time.Until(next.Time), 5*time.Millisecond), nil
+}
+
+func (h *Webhooks) post(ctx context.Context, target, secret, event, id string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "deskpulse-webhooks")
+	req.Header.Set(SignatureHeader, Sign(secret, body))
+	req.Header.Set(EventHeader, event)
+	req.Header.Set(DeliveryHeader, id)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+// record stores a try's outcome: delivered, pending with the next wait
+// (doubling up to max_backoff), or failed after the last attempt.
+func (h *Webhooks) record(ctx context.Context, id string, attempts, code int, sendErr error) error {
+	now := h.now().UTC()
+	var status *int
+	if code != 0 {
+		status = &code
+	}
+	if sendErr == nil {
+		_, err := h.st.DB.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = '', delivered_at = ? WHERE id = ?`,
+			attempts, status, now, id)
+		return err
+	}
+	msg := sendErr.Error()
+	var ue *url.Error
+	if errors.As(sendErr, &ue) {
+		msg = ue.Err.Error()
+	}
+	if attempts >= h.cfg.Retry.Attempts {
+		slog.Warn("webhooks: delivery failed for good", "delivery", id, "attempts", attempts, "err", msg)
+		_, err := h.st.DB.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', attempts = ?, last_status = ?, last_error = ? WHERE id = ?`,
+			attempts, status, msg, id)
+		return err
+	}
+	wait := h.cfg.Retry.Backoff
+	for i := 1; i < attempts && wait < h.cfg.Retry.MaxBackoff; i++ {
+		wait *= 2
+	}
+	wait = min(wait, h.cfg.Retry.MaxBackoff)
+	_, err := h.st.DB.ExecContext(ctx, `UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, next_at = ? WHERE id = ?`,
+		attempts, status, msg, now.Add(wait), id)
+	return err
 }

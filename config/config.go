@@ -54,6 +54,8 @@ type Config struct {
 	Rules           []any              `mapstructure:"rules"`
 	AutomationRules []*automation.Rule `mapstructure:"-"`
 	Routing         automation.Routing `mapstructure:"routing"`
+	// Webhooks are the timeouts and retries of webhook deliveries.
+	Webhooks automation.WebhookSettings `mapstructure:"webhooks"`
 	// Metrics holds the reporting time zone, business calendars and SLA
 	// policies (top-level keys timezone, calendars and sla).
 	Metrics metrics.Config `mapstructure:",squash"`
@@ -76,6 +78,11 @@ var defaults = map[string]any{
 	"tls.key":         "",
 	"rules":           automation.DefaultRules(),
 	"routing.teams":   map[string]any{},
+
+	"webhooks.timeout":           "10s",
+	"webhooks.retry.attempts":    8,
+	"webhooks.retry.backoff":     "30s",
+	"webhooks.retry.max_backoff": "1h",
 }
 
 // Load reads the configuration. file is the --config flag ("" looks for

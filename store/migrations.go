@@ -168,6 +168,35 @@ var migrations = []string{
 		last_agent VARCHAR NOT NULL,
 		updated_at TIMESTAMPTZ NOT NULL
 	);`,
+	// 7: webhooks (package automation): subscriptions, and the outbound
+	// deliveries, kept as a durable queue and log (pending until delivered
+	// or failed after the last retry).
+	`CREATE TABLE webhooks (
+		id          VARCHAR PRIMARY KEY,
+		url         VARCHAR NOT NULL,
+		secret      VARCHAR NOT NULL,
+		events      VARCHAR[] NOT NULL,
+		description VARCHAR NOT NULL DEFAULT '',
+		created_at  TIMESTAMPTZ NOT NULL,
+		deleted_at  TIMESTAMPTZ
+	);
+	CREATE TABLE webhook_deliveries (
+		id           VARCHAR PRIMARY KEY,
+		webhook_id   VARCHAR NOT NULL,
+		url          VARCHAR NOT NULL,
+		secret       VARCHAR NOT NULL,
+		event_id     VARCHAR NOT NULL,
+		event_type   VARCHAR NOT NULL,
+		ticket_id    VARCHAR NOT NULL,
+		payload      VARCHAR NOT NULL,
+		status       VARCHAR NOT NULL,
+		attempts     INTEGER NOT NULL DEFAULT 0,
+		next_at      TIMESTAMPTZ NOT NULL,
+		last_status  INTEGER,
+		last_error   VARCHAR NOT NULL DEFAULT '',
+		created_at   TIMESTAMPTZ NOT NULL,
+		delivered_at TIMESTAMPTZ
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

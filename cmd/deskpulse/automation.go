@@ -14,11 +14,13 @@ func (m *Main) startAutomation(ctx context.Context) error {
 	m.Automation, err = automation.New(ctx, automation.Options{
 		Store: m.Store, Writer: m.Writer, Metrics: m.Metrics,
 		Rules: m.Config.AutomationRules, Calendars: m.Config.Metrics.Calendars, Routing: m.Config.Routing,
+		Webhooks: m.Config.Webhooks,
 	})
 	if err != nil {
 		return err
 	}
 	m.API.AutomationRoutes(m.Automation)
+	m.API.WebhookRoutes(m.Automation.Webhooks())
 	if err := m.Automation.Start(ctx); err != nil {
 		return err
 	}
