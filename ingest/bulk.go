@@ -55,14 +55,25 @@ func bulkLoad(ctx context.Context, w *Writer, conn *sql.Conn, events []*model.Ev
 // the first rejection; otherwise a rejected event is left out and the rest
 // go on against the ticket's state without it.
 func checkEvents(ctx context.Context, w *Writer, conn *sql.Conn, events []*model.Event, stopAtFirst bool) ([]*model.Event, []string, []*BulkError, error) {
-	order := make([]int, len(events))
-	for i := range order {
-		order[i] = i
+	// Sort keys (time, ticket, input position) make a total order, so the
+	// faster unstable sort keeps the input order of ties.
+	type key struct {
+		sec    int64
+		nsec   int
+		ticket string
+		i      int
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		ea, eb := events[a], events[b]
-		return cmp.Or(ea.At.Compare(eb.At), cmp.Compare(ea.Ticket, eb.Ticket))
+	keys := make([]key, len(events))
+	for i, e := range events {
+		keys[i] = key{e.At.Unix(), e.At.Nanosecond(), e.Ticket, i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.sec, b.sec), cmp.Compare(a.nsec, b.nsec), cmp.Compare(a.ticket, b.ticket), cmp.Compare(a.i, b.i))
 	})
+	order := make([]int, len(keys))
+	for i, k := range keys {
+		order[i] = k.i
+	}
 	ids := map[string]bool{}
 	for _, e := range events {
 		ids[e.Ticket] = true
