@@ -8,7 +8,7 @@ import (
 
 // pipelineVersion changes whenever ticketSQL's output changes, so that a
 // stored metrics_tickets table built by an older deskpulse is rebuilt.
-const pipelineVersion = 3
+const pipelineVersion = 4
 
 // ticketSQL is the one definition of every per-ticket figure: it replays
 // the events selected by filter (a condition on the events table) and
@@ -265,6 +265,8 @@ SELECT ticket_id, created_at, status, priority, type, category, team, assignee, 
 	CASE WHEN n_assigned = 1 THEN asg_list[1].team END AS asg_team,
 	CASE WHEN n_assigned = 1 THEN asg_list[1].assignee END AS asg_assignee,
 	CASE WHEN n_assigned > 1 THEN asg_list END AS assigns,
+	CASE WHEN fr_outcome = 'achieved' THEN fr_fulfilled_at ELSE fr_breach_at END AS fr_dec_at,
+	CASE WHEN res_outcome = 'achieved' THEN res_fulfilled_at ELSE res_breach_at END AS res_dec_at,
 	first_event_at AS first_at,
 	greatest(last_event_at, fr_breach_at, res_breach_at) AS last_at
 FROM (SELECT *, reopens = 0 AND n_resolved <= 1 AND coalesce(first_resolved_at >= created_at, true) AS simple FROM t4)`

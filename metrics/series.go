@@ -2,9 +2,11 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deskpulse/deskpulse/model"
@@ -391,21 +393,33 @@ func (e *Engine) durationSeries(ctx context.Context, q *Query, k time.Time, d du
 }
 
 func (e *Engine) durations(ctx context.Context, q *Query, k time.Time) (*Durations, error) {
-	var s sel
+	// one subquery per end column, over the tickets whose duration ends in range
+	var m multi
 	p := period{q.From, q.To}
-	var reads []func([]any) Duration
-	for _, d := range durationDefs {
-		reads = append(reads, s.duration(d, p.has(d.end)))
+	parts := map[string]*part{}
+	partOf := func(end string) *part {
+		if parts[end] == nil {
+			parts[end] = m.part(overlaps(p) + " AND " + p.has(end))
+		}
+		return parts[end]
 	}
-	replies := s.stats("agent_replies", p.has("resolved_at"))
-	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT %s FROM t WHERE %s`, e.ticketsCTE(q, k), s.sql(), overlaps(p)))
+	var reads []func([][]any) Duration
+	for _, d := range durationDefs {
+		pt := partOf(d.end)
+		read := pt.duration(d, "true")
+		reads = append(reads, func(rows [][]any) Duration { return read(rows[pt.n]) })
+	}
+	pr := partOf("resolved_at")
+	replies := pr.stats("agent_replies", "true")
+	row, err := e.row(ctx, `WITH `+e.ticketsCTE(q, k)+m.sql("t"))
 	if err != nil {
 		return nil, err
 	}
+	rows := m.split(row)
 	return &Durations{
-		FirstResponse: reads[0](row), FirstResolution: reads[1](row), Resolution: reads[2](row),
-		RequesterWait: reads[3](row), AgentWait: reads[4](row), OnHold: reads[5](row), AgentWork: reads[6](row),
-		AgentReplies: replies(row),
+		FirstResponse: reads[0](rows), FirstResolution: reads[1](rows), Resolution: reads[2](rows),
+		RequesterWait: reads[3](rows), AgentWait: reads[4](rows), OnHold: reads[5](rows), AgentWork: reads[6](rows),
+		AgentReplies: replies(rows[pr.n]),
 	}, nil
 }
 
@@ -417,26 +431,39 @@ func (e *Engine) slaSeries(ctx context.Context, q *Query, k time.Time) (*SLASeri
 		achieved, breach int
 	}
 	var per [2]counts
+	var errs [6]error
+	var wg sync.WaitGroup
+	rp := period{q.From, q.To}
 	for i, p := range []string{"fr", "res"} {
 		var s sel
-		a := s.add(fmt.Sprintf("count(*) FILTER (%s_o = 'achieved')", p))
-		b := s.add(fmt.Sprintf("count(*) FILTER (%s_o = 'breached')", p))
-		dec, err := e.perBucket(ctx, q, k, "t", p+"_d", "true", &s)
-		if err != nil {
-			return nil, err
-		}
-		s = sel{}
-		s.add("count(*)")
-		opened, err := e.perBucket(ctx, q, k, "t", "created_at", p+"_policy IS NOT NULL", &s)
-		if err != nil {
-			return nil, err
-		}
-		row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT count(*) FILTER (created_at < %[2]s) - count(*) FILTER (%[3]s_d < %[2]s) FROM t WHERE %[3]s_policy IS NOT NULL`,
-			e.ticketsCTE(q, k), tsLit(q.From), p))
-		if err != nil {
-			return nil, err
-		}
-		per[i] = counts{decided: dec, opened: opened, before: asInt(row[0]), achieved: a, breach: b}
+		per[i].achieved = s.add(fmt.Sprintf("count(*) FILTER (%s_o = 'achieved')", p))
+		per[i].breach = s.add(fmt.Sprintf("count(*) FILTER (%s_o = 'breached')", p))
+		var o sel
+		o.add("count(*)")
+		// the three queries of each target run at the same time; X_d in the
+		// range implies X_dec_at in it, which the scan can use
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			per[i].decided, errs[3*i] = e.perBucket(ctx, q, k, "t", p+"_d", rp.has(p+"_dec_at"), &s)
+		}()
+		go func() {
+			defer wg.Done()
+			per[i].opened, errs[3*i+1] = e.perBucket(ctx, q, k, "t", "created_at", p+"_policy IS NOT NULL", &o)
+		}()
+		go func() {
+			defer wg.Done()
+			var row []any
+			row, errs[3*i+2] = e.row(ctx, fmt.Sprintf(`WITH %s SELECT count(*) FILTER (created_at < %[2]s) - count(*) FILTER (%[3]s_d < %[2]s) FROM t WHERE %[3]s_policy IS NOT NULL`,
+				e.ticketsCTE(q, k), tsLit(q.From), p))
+			if row != nil {
+				per[i].before = asInt(row[0])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
 	}
 	out := &SLASeries{Interval: q.Interval, Points: []SLAPoint{}}
 	active := [2]int64{per[0].before, per[1].before}

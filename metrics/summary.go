@@ -114,8 +114,12 @@ func (s *sel) decided(prefix string, p period) func(row []any) SLATarget {
 // active counts the targets undecided at the end of p (an instant
 // aggregate: it needs every ticket).
 func (s *sel) active(prefix string, p period, k time.Time) func(row []any) int64 {
+	// Undecided at end: X_d IS NULL OR X_d >= end. The decision instant
+	// X_d is X_dec_at once decided, and an undecided target's projected
+	// breach X_dec_at is after k (or null); since end <= k, that is
+	// X_dec_at IS NULL OR X_dec_at >= end: comparisons of stored columns.
 	end := minTime(p.to, k)
-	c := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_policy IS NOT NULL AND created_at < %[2]s AND (%[1]s_d IS NULL OR %[1]s_d >= %[2]s))", prefix, tsLit(end)))
+	c := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_policy IS NOT NULL AND created_at < %[2]s AND (%[1]s_dec_at IS NULL OR %[1]s_dec_at >= %[2]s))", prefix, tsLit(end)))
 	return func(row []any) int64 { return asInt(row[c]) }
 }
 
@@ -203,62 +207,134 @@ func (e *Engine) Summary(ctx context.Context, q Query) (*Summary, error) {
 // active SLA targets at the end) over all of them.
 func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []period) ([]Figures, error) {
 	out := make([]Figures, len(periods))
-	var rs, is sel
-	type reader func(rrow, irow []any, f *Figures)
+	// per period, one query of range aggregates over the tickets
+	// overlapping it, each group of aggregates in its own subquery whose
+	// WHERE (pushed into the scan) keeps only the tickets with the instant
+	// it counts in range; and one query of the instant aggregates over all
+	// tickets
+	ms := make([]multi, len(periods))
+	var is sel
+	type reader func(parts [][]any, irow []any, f *Figures)
 	var readers []reader
-	for _, p := range periods {
-		created := rs.add(fmt.Sprintf("count(*) FILTER (%s)", p.has("created_at")))
-		frt := rs.duration(durationByName("first_response_minutes"), p.has("first_reply_at"))
-		first := rs.duration(durationByName("first_resolution_minutes"), p.has("first_resolved_at"))
-		full := rs.duration(durationByName("resolution_minutes"), p.has("resolved_at"))
-		slaFR := rs.decided("fr", p)
-		slaRes := rs.decided("res", p)
-		resp := rs.add(fmt.Sprintf("count(*) FILTER (csat_score IS NOT NULL AND %s)", p.has("csat_at")))
-		sat := rs.add(fmt.Sprintf("count(*) FILTER (csat_score >= 4 AND %s)", p.has("csat_at")))
+	for i, p := range periods {
+		m := &ms[i]
+		ov := overlaps(p) + " AND "
+		pc := m.part(ov + p.has("created_at"))
+		created := pc.add("count(*)")
+		pf := m.part(ov + p.has("first_reply_at"))
+		frt := pf.duration(durationByName("first_response_minutes"), "true")
+		p1 := m.part(ov + p.has("first_resolved_at"))
+		first := p1.duration(durationByName("first_resolution_minutes"), "true")
+		p2 := m.part(ov + p.has("resolved_at"))
+		full := p2.duration(durationByName("resolution_minutes"), "true")
+		// fr_d (res_d) in p implies fr_dec_at (res_dec_at) in p
+		ps := m.part(ov + "(" + p.has("fr_dec_at") + " OR " + p.has("res_dec_at") + ")")
+		slaFR := ps.decided("fr", p)
+		slaRes := ps.decided("res", p)
+		pcs := m.part(ov + p.has("csat_at"))
+		resp := pcs.add("count(*) FILTER (csat_score IS NOT NULL)")
+		sat := pcs.add("count(*) FILTER (csat_score >= 4)")
 		// resolutions: distinct tickets with a resolution in range
-		res := rs.add(fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)))
-		reo := rs.add(fmt.Sprintf("count(*) FILTER (reopens > 0 AND %s)", resolvedIn(p)))
-		one := rs.add(fmt.Sprintf("count(*) FILTER (agent_replies <= 1 AND %s)", resolvedIn(p)))
+		pr := m.part(ov + "(" + p.has("first_resolved_at") + " OR NOT simple)")
+		res := pr.add(fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)))
+		reo := pr.add(fmt.Sprintf("count(*) FILTER (reopens > 0 AND %s)", resolvedIn(p)))
+		one := pr.add(fmt.Sprintf("count(*) FILTER (agent_replies <= 1 AND %s)", resolvedIn(p)))
 		activeFR := is.active("fr", p, k)
 		activeRes := is.active("res", p, k)
 		bl := is.add(backlogAt(tsLit(p.to)))
-		readers = append(readers, func(row, irow []any, f *Figures) {
-			f.TicketsCreated = asInt(row[created])
-			f.FirstResponseMinutes, f.FirstResolutionMinutes, f.ResolutionMinutes = frt(row), first(row), full(row)
-			f.SLA = SLA{FirstResponse: slaFR(row), Resolution: slaRes(row)}
+		at := func(parts [][]any, pt *part, i int) any { return parts[pt.n][i] }
+		readers = append(readers, func(parts [][]any, irow []any, f *Figures) {
+			f.TicketsCreated = asInt(at(parts, pc, created))
+			f.FirstResponseMinutes, f.FirstResolutionMinutes, f.ResolutionMinutes = frt(parts[pf.n]), first(parts[p1.n]), full(parts[p2.n])
+			f.SLA = SLA{FirstResponse: slaFR(parts[ps.n]), Resolution: slaRes(parts[ps.n])}
 			f.SLA.FirstResponse.Active, f.SLA.Resolution.Active = activeFR(irow), activeRes(irow)
-			f.CSAT.Responses, f.CSAT.Satisfied = asInt(row[resp]), asInt(row[sat])
+			f.CSAT.Responses, f.CSAT.Satisfied = asInt(at(parts, pcs, resp)), asInt(at(parts, pcs, sat))
 			f.CSAT.ScorePct = pct(f.CSAT.Satisfied, f.CSAT.Responses)
-			f.TicketsResolved = asInt(row[res])
-			f.ReopenRatePct = pct(asInt(row[reo]), f.TicketsResolved)
-			f.OneTouchPct = pct(asInt(row[one]), f.TicketsResolved)
+			f.TicketsResolved = asInt(at(parts, pr, res))
+			f.ReopenRatePct = pct(asInt(at(parts, pr, reo)), f.TicketsResolved)
+			f.OneTouchPct = pct(asInt(at(parts, pr, one)), f.TicketsResolved)
 			f.CSAT.ResponseRatePct = pct(f.CSAT.Responses, f.TicketsResolved)
 			f.Backlog = asInt(irow[bl])
 		})
 	}
 	cte := `WITH ` + e.ticketsCTE(q, k)
-	lo, hi := cover(periods)
-	rangeQ := ` SELECT ` + rs.sql() + ` FROM t WHERE ` + overlaps(period{lo, hi})
-	instQ := ` SELECT ` + is.sql() + ` FROM t`
-	var rrow, irow []any
+	var parts []string
+	for i := range periods {
+		parts = append(parts, ms[i].sql("t"))
+	}
+	parts = append(parts, ` SELECT `+is.sql()+` FROM t`)
+	rows := make([][]any, len(parts))
 	if strings.Contains(cte, " ASOF ") {
 		// one query, so that the replay is computed once
-		row, err := e.row(ctx, cte+` SELECT * FROM (`+rangeQ+`), (`+instQ+`)`)
+		row, err := e.row(ctx, cte+` SELECT * FROM (`+strings.Join(parts, `), (`)+`)`)
 		if err != nil {
 			return nil, err
 		}
-		rrow, irow = row[:len(rs.exprs)], row[len(rs.exprs):]
+		for i := range parts {
+			n := len(is.exprs)
+			if i < len(periods) {
+				n = ms[i].width()
+			}
+			rows[i], row = row[:n], row[n:]
+		}
 	} else {
-		rows, err := e.parallel(ctx, cte+rangeQ, cte+instQ)
+		queries := make([]string, len(parts))
+		for i, part := range parts {
+			queries[i] = cte + part
+		}
+		all, err := e.parallel(ctx, queries...)
 		if err != nil {
 			return nil, err
 		}
-		rrow, irow = rows[0][0], rows[1][0]
+		for i := range all {
+			rows[i] = all[i][0]
+		}
 	}
 	for i, r := range readers {
-		r(rrow, irow, &out[i])
+		r(ms[i].split(rows[i]), rows[len(periods)], &out[i])
 	}
 	return out, nil
+}
+
+// multi is a one-row query made of several one-row aggregate subqueries,
+// each over the rows its own condition keeps.
+type multi struct{ parts []*part }
+
+type part struct {
+	sel
+	n     int // position in multi
+	where string
+}
+
+func (m *multi) part(where string) *part {
+	p := &part{n: len(m.parts), where: where}
+	m.parts = append(m.parts, p)
+	return p
+}
+
+func (m *multi) sql(from string) string {
+	var subs []string
+	for _, p := range m.parts {
+		subs = append(subs, fmt.Sprintf("(SELECT %s FROM %s WHERE %s)", p.sql(), from, p.where))
+	}
+	return ` SELECT * FROM ` + strings.Join(subs, ", ")
+}
+
+func (m *multi) width() int {
+	n := 0
+	for _, p := range m.parts {
+		n += len(p.exprs)
+	}
+	return n
+}
+
+// split cuts a row of m into the rows of its parts.
+func (m *multi) split(row []any) [][]any {
+	out := make([][]any, len(m.parts))
+	for i, p := range m.parts {
+		out[i], row = row[:len(p.exprs)], row[len(p.exprs):]
+	}
+	return out
 }
 
 // parallel runs queries at the same time, each on its own connection, and
