@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -190,7 +191,7 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 			c.bad = append(c.bad, RowError{File: o.file, Line: o.line, Reason: r.Err.Error(), EventID: r.Event.ID})
 		}
 		if len(c.bad) > 0 && !opts.Skip {
-			return &ImportError{Rows: sortRowErrors(c.bad)}
+			return &ImportError{Rows: sortRowErrors(c.bad, sum.Files)}
 		}
 		sum.Imported, sum.TicketsTouched = len(sorted), len(touched)
 		if opts.DryRun {
@@ -203,18 +204,16 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 	if err != nil {
 		return nil, err
 	}
-	sum.Rejects = sortRowErrors(c.bad)
+	sum.Rejects = sortRowErrors(c.bad, sum.Files)
 	sum.Rejected = countRows(sum.Rejects)
 	sum.Seconds = time.Since(began).Seconds()
 	return sum, nil
 }
 
-func sortRowErrors(rows []RowError) []RowError {
+// sortRowErrors orders bad rows by file (in input order) and line.
+func sortRowErrors(rows []RowError, files []string) []RowError {
 	slices.SortStableFunc(rows, func(a, b RowError) int {
-		if a.File != b.File {
-			return strings.Compare(a.File, b.File)
-		}
-		return int(a.Line - b.Line)
+		return cmp.Or(cmp.Compare(slices.Index(files, a.File), slices.Index(files, b.File)), cmp.Compare(a.Line, b.Line))
 	})
 	return rows
 }
