@@ -259,11 +259,14 @@ func (e *Engine) volume(ctx context.Context, q *Query, k time.Time) (*Volume, er
 // bucket of the range.
 func (e *Engine) resolvedPerBucket(ctx context.Context, q *Query, k time.Time) (map[string]int64, error) {
 	p := period{q.From, q.To}
-	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %s SELECT %s AS bucket_key, count(*) FROM (
-		SELECT unnest(CASE WHEN simple THEN [%s]
-			ELSE list_distinct(list_transform(list_filter(res_ats, lambda x: %s), lambda x: %s)) END) AS bucket
-		FROM t WHERE %s AND (%s OR NOT simple)) GROUP BY bucket`,
-		e.ticketsCTE(q, k), keySQL("bucket"), bucketSQL("first_resolved_at", q), p.has("x"), bucketSQL("x", q), overlaps(p), p.has("first_resolved_at")))
+	// a simple ticket's only resolution is first_resolved_at; the others
+	// count once per bucket with a resolution
+	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %[1]s SELECT %[2]s AS bucket_key, sum(n) FROM (
+		SELECT %[3]s AS bucket, count(*) AS n FROM t WHERE %[4]s AND simple AND %[5]s GROUP BY bucket
+		UNION ALL
+		SELECT unnest(list_distinct(list_transform(list_filter(res_ats, lambda x: %[6]s), lambda x: %[7]s))) AS bucket, 1 AS n
+		FROM t WHERE %[4]s AND NOT simple) GROUP BY bucket`,
+		e.ticketsCTE(q, k), keySQL("bucket"), bucketSQL("first_resolved_at", q), overlaps(p), p.has("first_resolved_at"), p.has("x"), bucketSQL("x", q)))
 	if err != nil {
 		return nil, err
 	}
@@ -282,17 +285,18 @@ func (e *Engine) backlogDeltas(ctx context.Context, q *Query, k time.Time) (int6
 	if err != nil {
 		return 0, nil, err
 	}
-	// per ticket, the list of (bucket, delta) of its events in range
-	changes := fmt.Sprintf(`list_concat(
-		CASE WHEN %[1]s THEN [{'b': %[2]s, 'd': 1}] END,
-		CASE WHEN simple AND %[3]s THEN [{'b': %[4]s, 'd': -1}] END,
-		CASE WHEN NOT simple THEN list_transform(list_filter(res_ats, lambda x: %[5]s), lambda x: {'b': %[6]s, 'd': -1}) END,
-		CASE WHEN NOT simple THEN list_transform(list_filter(reopen_ats, lambda x: %[5]s), lambda x: {'b': %[6]s, 'd': 1}) END)`,
-		p.has("created_at"), bucketSQL("created_at", q), p.has("first_resolved_at"), bucketSQL("first_resolved_at", q),
-		p.has("x"), bucketSQL("x", q))
-	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %s SELECT %s AS bucket_key, sum(c.d) FROM (
-		SELECT unnest(%s) AS c FROM t WHERE %s AND (%s OR %s OR NOT simple)) GROUP BY c.b`,
-		e.ticketsCTE(q, k), keySQL("c.b"), changes, overlaps(p), p.has("created_at"), p.has("first_resolved_at")))
+	// +1 per creation, -1 per resolution, +1 per reopen in range
+	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %[1]s SELECT %[2]s AS bucket_key, sum(d) FROM (
+		SELECT %[3]s AS b, count(*) AS d FROM t WHERE %[4]s AND %[5]s GROUP BY b
+		UNION ALL
+		SELECT %[6]s AS b, -count(*) AS d FROM t WHERE %[4]s AND simple AND %[7]s GROUP BY b
+		UNION ALL
+		SELECT unnest(list_concat(
+			list_transform(list_filter(res_ats, lambda x: %[8]s), lambda x: {'b': %[9]s, 'd': -1}),
+			list_transform(list_filter(reopen_ats, lambda x: %[8]s), lambda x: {'b': %[9]s, 'd': 1})), recursive := true)
+		FROM t WHERE %[4]s AND NOT simple) GROUP BY b`,
+		e.ticketsCTE(q, k), keySQL("b"), bucketSQL("created_at", q), overlaps(p), p.has("created_at"),
+		bucketSQL("first_resolved_at", q), p.has("first_resolved_at"), p.has("x"), bucketSQL("x", q)))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -454,8 +458,10 @@ func (e *Engine) slaSeries(ctx context.Context, q *Query, k time.Time) (*SLASeri
 		go func() {
 			defer wg.Done()
 			var row []any
-			row, errs[3*i+2] = e.row(ctx, fmt.Sprintf(`WITH %s SELECT count(*) FILTER (created_at < %[2]s) - count(*) FILTER (%[3]s_d < %[2]s) FROM t WHERE %[3]s_policy IS NOT NULL`,
-				e.ticketsCTE(q, k), tsLit(q.From), p))
+			// X_d < from, from the stored columns (see slaCols)
+			row, errs[3*i+2] = e.row(ctx, fmt.Sprintf(`WITH %s SELECT count(*) FILTER (created_at < %[2]s)
+				- count(*) FILTER (%[3]s_dec_at < %[2]s AND (%[3]s_outcome IS NOT NULL OR %[3]s_dec_at <= %[4]s))
+				FROM t WHERE %[3]s_policy IS NOT NULL`, e.ticketsCTE(q, k), tsLit(q.From), p, tsLit(k)))
 			if row != nil {
 				per[i].before = asInt(row[0])
 			}
