@@ -79,7 +79,13 @@ func appendEvents(ctx context.Context, conn *sql.Conn, events []*model.Event) er
 			return err
 		}
 		defer release()
-		_, err = dc.(*duckdb.Conn).ExecContext(ctx, `INSERT INTO events SELECT * FROM arrow_events`, nil)
+		// The scan is a temporary view on this connection: drop it, or it
+		// would outlive the stream (and show up in EXPORT DATABASE).
+		c := dc.(*duckdb.Conn)
+		_, err = c.ExecContext(ctx, `INSERT INTO events SELECT * FROM arrow_events`, nil)
+		if _, derr := c.ExecContext(context.Background(), `DROP VIEW IF EXISTS arrow_events`, nil); err == nil {
+			err = derr
+		}
 		return err
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -263,5 +264,25 @@ func TestImportTicketsCSVShape(t *testing.T) {
 	}
 	if n, err := st.ProjectionDiff(ctx); err != nil || n != 0 {
 		t.Fatalf("projection differs: %d %v", n, err)
+	}
+}
+
+// TestBulkLoadLeavesNoObjects: a load leaves no temporary table or view
+// behind on the writer's connection (they would end up in backups).
+func TestBulkLoadLeavesNoObjects(t *testing.T) {
+	_, w := openImport(t)
+	data, _ := os.ReadFile("testdata/import_example.ndjson")
+	if _, err := importText(t, w, "example.ndjson", string(data), ingest.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := importText(t, w, "example.ndjson", string(data), ingest.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var names string
+	err := w.Exclusive(context.Background(), func(conn *sql.Conn) error {
+		return conn.QueryRowContext(context.Background(), `SELECT coalesce(string_agg(view_name, ','), '') FROM duckdb_views() WHERE NOT internal`).Scan(&names)
+	})
+	if err != nil || names != "" {
+		t.Fatalf("views left behind: %q %v", names, err)
 	}
 }
