@@ -227,3 +227,31 @@ func TestAggregatesMatchEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalSQL holds the offset arithmetic of localSQL to DuckDB's own
+// AT TIME ZONE, every 15 minutes over two years in zones with and without
+// DST (and a half-hour one), including the instants around transitions.
+func TestLocalSQL(t *testing.T) {
+	st, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, zone := range []string{"UTC", "Europe/Berlin", "America/New_York", "Australia/Adelaide", "Asia/Kolkata", "America/Sao_Paulo"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := Query{From: ts("2025-01-01T00:00:00Z"), To: ts("2027-01-01T00:00:00Z"), TZ: loc}
+		var n, diff int64
+		err = st.DB.QueryRow(fmt.Sprintf(`SELECT count(*), count(*) FILTER (%s IS DISTINCT FROM (x AT TIME ZONE %s))
+			FROM (SELECT unnest(range(%s, %s, INTERVAL 15 MINUTE)) AS x UNION ALL SELECT %s - INTERVAL 1 MICROSECOND)`,
+			localSQL("x", &q), sqlString(zone), tsLit(q.From), tsLit(q.To), tsLit(q.To))).Scan(&n, &diff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff != 0 || n < 70000 {
+			t.Errorf("%s: %d of %d local times differ from AT TIME ZONE", zone, diff, n)
+		}
+	}
+}

@@ -235,7 +235,7 @@ func stepLocal(t time.Time, interval string) time.Time {
 // TIMESTAMP): it groups by local wall time, (ts AT TIME ZONE tz) truncated
 // to the hour, day, ISO week or month, which is fast and DST-correct.
 func bucketSQL(col string, q *Query) string {
-	local := fmt.Sprintf("(%s AT TIME ZONE %s)", col, sqlString(q.TZ.String()))
+	local := localSQL(col, q)
 	switch q.Interval {
 	case "hour":
 		return fmt.Sprintf("date_trunc('hour', %s)", local)
@@ -245,6 +245,32 @@ func bucketSQL(col string, q *Query) string {
 		return fmt.Sprintf("date_trunc('month', %s::DATE)::TIMESTAMP", local)
 	default:
 		return fmt.Sprintf("%s::DATE::TIMESTAMP", local)
+	}
+}
+
+// localSQL is the local wall time in q.TZ (a TIMESTAMP) of a TIMESTAMPTZ
+// expression whose values lie in [q.From, q.To): the instant plus the
+// zone's UTC offset, which is constant between the zone's transitions, so
+// the transitions in the range are found here and the SQL is plain
+// arithmetic. It equals (col AT TIME ZONE tz), which looks the zone up for
+// every row and cost ~0.5 µs a row (120 ms for a 90-day volume series at 1M
+// tickets).
+func localSQL(col string, q *Query) string {
+	var whens []string
+	t := q.From
+	for {
+		lt := t.In(q.TZ)
+		_, off := lt.Zone()
+		_, end := lt.ZoneBounds()
+		if end.IsZero() || !end.After(t) || !end.Before(q.To) {
+			offset := fmt.Sprint(int64(off) * 1_000_000)
+			if len(whens) > 0 {
+				offset = "CASE " + strings.Join(whens, " ") + " ELSE " + offset + " END"
+			}
+			return fmt.Sprintf("make_timestamp(epoch_us(%s) + %s)", col, offset)
+		}
+		whens = append(whens, fmt.Sprintf("WHEN %s < %s THEN %d", col, tsLit(end), int64(off)*1_000_000))
+		t = end
 	}
 }
 

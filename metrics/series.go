@@ -360,7 +360,7 @@ func (e *Engine) backlogAge(ctx context.Context, q *Query, k time.Time) (*Backlo
 }
 
 func (e *Engine) heatmap(ctx context.Context, q *Query, k time.Time) (*Heatmap, error) {
-	local := fmt.Sprintf("(created_at AT TIME ZONE %s)", sqlString(q.TZ.String()))
+	local := localSQL("created_at", q)
 	rows, err := e.rows(ctx, fmt.Sprintf(`WITH %s SELECT isodow(%s) AS d, hour(%s) AS h, count(*) FROM t WHERE %s GROUP BY d, h`,
 		e.ticketsCTE(q, k), local, local, period{q.From, q.To}.has("created_at")))
 	if err != nil {
