@@ -20,6 +20,8 @@ import (
 	_ "time/tzdata" // report zones work on machines without a zone database
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/deskpulse/deskpulse/mailer"
 )
 
 // Settings is the config's reports section.
@@ -51,16 +53,9 @@ type Definition struct {
 	Formats    []string            `mapstructure:"formats" json:"formats"` // xlsx, csv (default xlsx)
 }
 
-// SMTP is the config's smtp section: the server report e-mails go through.
-type SMTP struct {
-	Host     string        `mapstructure:"host"`
-	Port     int           `mapstructure:"port"`
-	TLS      string        `mapstructure:"tls"` // starttls (required), opportunistic, implicit, none
-	Username string        `mapstructure:"username"`
-	Password string        `mapstructure:"password"` // or DESKPULSE_SMTP_PASSWORD; never logged
-	From     string        `mapstructure:"from"`
-	Timeout  time.Duration `mapstructure:"timeout"`
-}
+// SMTP is the config's smtp section: the server report e-mails go
+// through (package mailer, shared with notifications).
+type SMTP = mailer.SMTP
 
 // Defaults are the config defaults of both sections, keyed like viper.
 var Defaults = map[string]any{

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail"
+
+	"github.com/deskpulse/deskpulse/mailer"
 )
 
 // attachment is a file to attach.
@@ -46,35 +48,8 @@ func (s *Service) message(d *Definition, info *Info, files []attachment, message
 	return m, nil
 }
 
-// send delivers m over the configured SMTP server.
-func (s *Service) send(ctx context.Context, m *mail.Msg) error {
-	opts := []mail.Option{mail.WithPort(s.smtp.Port), mail.WithTimeout(s.smtp.Timeout)}
-	switch s.smtp.TLS {
-	case "implicit":
-		opts = append(opts, mail.WithSSL())
-	case "opportunistic":
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
-	case "none":
-		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
-	default:
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
-	}
-	if s.smtp.Username != "" {
-		// The strongest mechanism the server offers; over a connection
-		// configured without TLS (tls: none, e.g. a relay on localhost)
-		// PLAIN, which the operator then chose to send unencrypted.
-		auth := mail.SMTPAuthAutoDiscover
-		if s.smtp.TLS == "none" {
-			auth = mail.SMTPAuthPlainNoEnc
-		}
-		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(s.smtp.Username), mail.WithPassword(s.smtp.Password))
-	}
-	c, err := mail.NewClient(s.smtp.Host, opts...)
-	if err != nil {
-		return err
-	}
-	return c.DialAndSendWithContext(ctx, m)
-}
+// send delivers m over the configured SMTP server (package mailer).
+func (s *Service) send(ctx context.Context, m *mail.Msg) error { return mailer.Send(ctx, s.smtp, m) }
 
 func textBody(d *Definition, info *Info, files []attachment) string {
 	sum := info.Summary
