@@ -397,16 +397,11 @@ func (e *Engine) durationSeries(ctx context.Context, q *Query, k time.Time, d du
 }
 
 func (e *Engine) durations(ctx context.Context, q *Query, k time.Time) (*Durations, error) {
-	// one subquery per end column, over the tickets whose duration ends in range
+	// one query per duration, over the tickets whose duration ends in range,
+	// all at the same time (the quantiles are the cost)
 	var m multi
 	p := period{q.From, q.To}
-	parts := map[string]*part{}
-	partOf := func(end string) *part {
-		if parts[end] == nil {
-			parts[end] = m.part(overlaps(p) + " AND " + p.has(end))
-		}
-		return parts[end]
-	}
+	partOf := func(end string) *part { return m.part(overlaps(p) + " AND " + p.has(end)) }
 	var reads []func([][]any) Duration
 	for _, d := range durationDefs {
 		pt := partOf(d.end)
@@ -415,11 +410,10 @@ func (e *Engine) durations(ctx context.Context, q *Query, k time.Time) (*Duratio
 	}
 	pr := partOf("resolved_at")
 	replies := pr.stats("agent_replies", "true")
-	row, err := e.row(ctx, `WITH `+e.ticketsCTE(q, k)+m.sql("t"))
+	rows, err := m.rows(ctx, e, `WITH `+e.ticketsCTE(q, k))
 	if err != nil {
 		return nil, err
 	}
-	rows := m.split(row)
 	return &Durations{
 		FirstResponse: reads[0](rows), FirstResolution: reads[1](rows), Resolution: reads[2](rows),
 		RequesterWait: reads[3](rows), AgentWait: reads[4](rows), OnHold: reads[5](rows), AgentWork: reads[6](rows),

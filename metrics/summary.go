@@ -328,6 +328,33 @@ func (m *multi) width() int {
 	return n
 }
 
+// rows runs m over t (defined by cte) and returns the rows of its parts:
+// each part as its own query, all at the same time, or over a replay as one
+// query, so that the replay is computed once. (The summary runs each
+// period's parts as one query instead: measured faster there.)
+func (m *multi) rows(ctx context.Context, e *Engine, cte string) ([][]any, error) {
+	if strings.Contains(cte, " ASOF ") {
+		row, err := e.row(ctx, cte+m.sql("t"))
+		if err != nil {
+			return nil, err
+		}
+		return m.split(row), nil
+	}
+	queries := make([]string, len(m.parts))
+	for i, p := range m.parts {
+		queries[i] = fmt.Sprintf("%s SELECT %s FROM t WHERE %s", cte, p.sql(), p.where)
+	}
+	all, err := e.parallel(ctx, queries...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]any, len(all))
+	for i, r := range all {
+		out[i] = r[0]
+	}
+	return out, nil
+}
+
 // split cuts a row of m into the rows of its parts.
 func (m *multi) split(row []any) [][]any {
 	out := make([][]any, len(m.parts))
