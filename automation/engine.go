@@ -43,6 +43,9 @@ type Options struct {
 }
 
 // Mailer queues e-mails rendered from a named template (package notify).
+// A Mailer that is also a Listener sees every committed batch (built-in
+// notifications); one with Start() and Close() error runs and stops with
+// the engine.
 type Mailer interface {
 	Queue(ctx context.Context, to []string, template string, t *model.Ticket, data map[string]string) error
 }
@@ -113,6 +116,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		return nil, fmt.Errorf("automation: webhooks: %w", err)
 	}
 	e.listeners = []Listener{e.hooks}
+	if l, ok := o.Mailer.(Listener); ok {
+		e.listeners = append(e.listeners, l)
+	}
 	if err := e.seed(ctx, o.Rules); err != nil {
 		return nil, fmt.Errorf("automation: seed rules: %w", err)
 	}
@@ -154,6 +160,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.cursor, e.skipTo = max(e.cursor, maxSeq), maxSeq
 	e.started = true
 	e.hooks.start()
+	if s, ok := e.opts.Mailer.(interface{ Start() }); ok {
+		s.Start()
+	}
 	go e.run(pending)
 	return nil
 }
@@ -321,6 +330,9 @@ func (e *Engine) Close() error {
 	close(e.stop)
 	<-e.done
 	e.hooks.close()
+	if c, ok := e.opts.Mailer.(interface{ Close() error }); ok {
+		return c.Close()
+	}
 	return nil
 }
 

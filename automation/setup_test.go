@@ -49,12 +49,16 @@ type env struct {
 	w     *ingest.Writer
 	eng   *automation.Engine
 	srv   *httptest.Server
-	extra func(*env) // more wiring before Start (webhooks, notifications)
+	// mailer, when set, makes the engine's Mailer over the store.
+	mailer func(*store.Store) automation.Mailer
 }
 
-func newEnv(t *testing.T, opts automation.Options) *env {
+func newEnv(t *testing.T, opts automation.Options, mailer ...func(*store.Store) automation.Mailer) *env {
 	t.Helper()
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "test.duckdb"), clock: &clock{t: t0}, opts: opts}
+	if len(mailer) > 0 {
+		e.mailer = mailer[0]
+	}
 	e.open()
 	t.Cleanup(e.close)
 	return e
@@ -84,6 +88,9 @@ func (e *env) open() {
 	}
 	o := e.opts
 	o.Store, o.Writer, o.Metrics, o.Now = st, w, m, e.clock.Now
+	if e.mailer != nil {
+		o.Mailer = e.mailer(st)
+	}
 	if o.Calendars == nil {
 		o.Calendars = cfg.Calendars
 	}
@@ -94,9 +101,6 @@ func (e *env) open() {
 	s.AutomationRoutes(eng)
 	s.WebhookRoutes(eng.Webhooks())
 	e.st, e.w, e.eng = st, w, eng
-	if e.extra != nil {
-		e.extra(e)
-	}
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/automation"
 	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/notify"
 	"github.com/deskpulse/deskpulse/reports"
 )
 
@@ -56,6 +57,9 @@ type Config struct {
 	Routing         automation.Routing `mapstructure:"routing"`
 	// Webhooks are the timeouts and retries of webhook deliveries.
 	Webhooks automation.WebhookSettings `mapstructure:"webhooks"`
+	// Notifications are the e-mails to requesters and agents (package
+	// notify), sent through SMTP.
+	Notifications notify.Settings `mapstructure:"notifications"`
 	// Metrics holds the reporting time zone, business calendars and SLA
 	// policies (top-level keys timezone, calendars and sla).
 	Metrics metrics.Config `mapstructure:",squash"`
@@ -95,6 +99,9 @@ func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Confi
 		v.SetDefault(k, val)
 	}
 	for k, val := range reports.Defaults {
+		v.SetDefault(k, val)
+	}
+	for k, val := range notify.Defaults {
 		v.SetDefault(k, val)
 	}
 	v.SetEnvPrefix("DESKPULSE")

@@ -197,6 +197,24 @@ var migrations = []string{
 		created_at   TIMESTAMPTZ NOT NULL,
 		delivered_at TIMESTAMPTZ
 	);`,
+	// 8: notification e-mails (package notify): the durable outbound
+	// queue, rendered when queued, pending until sent or failed after the
+	// last retry.
+	`CREATE TABLE mail_outbox (
+		id         VARCHAR PRIMARY KEY,
+		template   VARCHAR NOT NULL,
+		ticket_id  VARCHAR NOT NULL DEFAULT '',
+		recipients VARCHAR[] NOT NULL,
+		subject    VARCHAR NOT NULL,
+		text_body  VARCHAR NOT NULL,
+		html_body  VARCHAR NOT NULL,
+		status     VARCHAR NOT NULL,
+		attempts   INTEGER NOT NULL DEFAULT 0,
+		next_at    TIMESTAMPTZ NOT NULL,
+		last_error VARCHAR NOT NULL DEFAULT '',
+		created_at TIMESTAMPTZ NOT NULL,
+		sent_at    TIMESTAMPTZ
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/deskpulse/deskpulse/automation"
+	"github.com/deskpulse/deskpulse/notify"
 )
 
 // startAutomation starts the rules engine with its routes and its
@@ -15,6 +16,7 @@ func (m *Main) startAutomation(ctx context.Context) error {
 		Store: m.Store, Writer: m.Writer, Metrics: m.Metrics,
 		Rules: m.Config.AutomationRules, Calendars: m.Config.Metrics.Calendars, Routing: m.Config.Routing,
 		Webhooks: m.Config.Webhooks,
+		Mailer:   notify.New(m.Store, m.Config.Notifications, m.Config.SMTP),
 	})
 	if err != nil {
 		return err

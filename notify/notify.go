@@ -1,0 +1,376 @@
+// Package notify sends e-mail notifications: to requesters when their
+// ticket is created, gets a public reply or is resolved; to agents when a
+// ticket is assigned to them or they are @mentioned in an internal note;
+// and the e-mails of automation rules. Every e-mail is rendered from a
+// template (html/template for the HTML part, text/template for the text
+// part) and queued in the store's mail_outbox; one goroutine sends the
+// queue over SMTP (package mailer), retrying with doubling waits, so a
+// restart loses none.
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/mailer"
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+// Settings is the config's notifications section.
+type Settings struct {
+	Enabled bool `mapstructure:"enabled"` // false: nothing is queued (rules' e-mails neither)
+	// StatusURL is the link in requester e-mails; {id} and {number} are
+	// replaced with the ticket's.
+	StatusURL string `mapstructure:"status_url"`
+	Requester struct {
+		Created  bool `mapstructure:"created"` // off by default: the acknowledge-new-tickets rule does it
+		Reply    bool `mapstructure:"reply"`
+		Resolved bool `mapstructure:"resolved"`
+	} `mapstructure:"requester"`
+	Agent struct {
+		Assigned  bool `mapstructure:"assigned"`
+		Mentioned bool `mapstructure:"mentioned"`
+	} `mapstructure:"agent"`
+	Retry struct {
+		Attempts   int           `mapstructure:"attempts"`
+		Backoff    time.Duration `mapstructure:"backoff"`
+		MaxBackoff time.Duration `mapstructure:"max_backoff"`
+	} `mapstructure:"retry"`
+}
+
+// Defaults are the config defaults of the section, keyed like viper.
+var Defaults = map[string]any{
+	"notifications.enabled":            true,
+	"notifications.status_url":         "http://127.0.0.1:8080/api/v1/tickets/{id}",
+	"notifications.requester.created":  false,
+	"notifications.requester.reply":    true,
+	"notifications.requester.resolved": true,
+	"notifications.agent.assigned":     true,
+	"notifications.agent.mentioned":    true,
+	"notifications.retry.attempts":     8,
+	"notifications.retry.backoff":      "1m",
+	"notifications.retry.max_backoff":  "1h",
+}
+
+// Notifier queues and sends the e-mails. It is an automation.Mailer and
+// an automation.Listener; the rules engine starts and closes it.
+type Notifier struct {
+	st   *store.Store
+	set  Settings
+	smtp mailer.SMTP
+	// Now is the clock of the queue (tests); default time.Now.
+	Now func() time.Time
+
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// New makes a notifier; Start begins sending.
+func New(st *store.Store, set Settings, smtp mailer.SMTP) *Notifier {
+	if set.Retry.Attempts <= 0 {
+		set.Retry.Attempts = 8
+	}
+	if set.Retry.Backoff <= 0 {
+		set.Retry.Backoff = time.Minute
+	}
+	if set.Retry.MaxBackoff < set.Retry.Backoff {
+		set.Retry.MaxBackoff = max(time.Hour, set.Retry.Backoff)
+	}
+	return &Notifier{st: st, set: set, smtp: smtp.WithDefaults(), Now: time.Now,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Queue renders a template for the ticket and queues it to the
+// recipients (the rules' e-mail action).
+func (n *Notifier) Queue(ctx context.Context, to []string, tmpl string, t *model.Ticket, data map[string]string) error {
+	if !n.set.Enabled {
+		return nil
+	}
+	d := &Data{Ticket: t, StatusURL: n.statusURL(t), Rule: data["rule"], Extra: data}
+	return n.queue(ctx, to, tmpl, d)
+}
+
+func (n *Notifier) statusURL(t *model.Ticket) string {
+	if t == nil {
+		return ""
+	}
+	return strings.NewReplacer("{id}", t.ID, "{number}", fmt.Sprint(t.Number)).Replace(n.set.StatusURL)
+}
+
+func (n *Notifier) queue(ctx context.Context, to []string, tmpl string, d *Data) error {
+	to = slices.DeleteFunc(slices.Clone(to), func(s string) bool { return !strings.Contains(s, "@") })
+	if len(to) == 0 {
+		return nil
+	}
+	subject, text, html, err := Render(tmpl, d)
+	if err != nil {
+		return err
+	}
+	ticket := ""
+	if d.Ticket != nil {
+		ticket = d.Ticket.ID
+	}
+	now := n.Now().UTC()
+	_, err = n.st.DB.ExecContext(ctx, `INSERT INTO mail_outbox (id, template, ticket_id, recipients, subject, text_body, html_body, status, next_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`, ingest.NewID(), tmpl, ticket, to, subject, text, html, now, now)
+	if err == nil {
+		n.signal()
+	}
+	return err
+}
+
+func (n *Notifier) signal() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// mentionRE finds @mentions: a whole e-mail address or a local part.
+var mentionRE = regexp.MustCompile(`(?:^|[^\w.@])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)`)
+
+// Committed queues the built-in notifications for a committed batch.
+func (n *Notifier) Committed(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket) {
+	if !n.set.Enabled {
+		return
+	}
+	for _, ev := range events {
+		t := tickets[ev.Ticket]
+		if t == nil {
+			continue
+		}
+		d := &Data{Ticket: t, StatusURL: n.statusURL(t), Actor: ev.Actor}
+		var err error
+		switch {
+		case ev.Type == model.EventCreated && n.set.Requester.Created:
+			err = n.queue(ctx, []string{t.RequesterEmail}, "ticket_created", d)
+		case ev.Type == model.EventCommented && *ev.Public && ev.ActorKind == model.ActorAgent && n.set.Requester.Reply:
+			d.Body = *ev.Body
+			err = n.queue(ctx, []string{t.RequesterEmail}, "reply", d)
+		case ev.Type == model.EventResolved && n.set.Requester.Resolved:
+			err = n.queue(ctx, []string{t.RequesterEmail}, "resolved", d)
+		case ev.Type == model.EventAssigned && ev.Assignee != nil && *ev.Assignee != "" && *ev.Assignee != ev.Actor && n.set.Agent.Assigned:
+			if ev.Comment != nil {
+				d.Reason = *ev.Comment
+			}
+			err = n.queue(ctx, []string{*ev.Assignee}, "assigned", d)
+		case ev.Type == model.EventCommented && !*ev.Public && n.set.Agent.Mentioned && strings.Contains(*ev.Body, "@"):
+			var to []string
+			to, err = n.mentioned(ctx, *ev.Body, ev.Actor)
+			if err == nil && len(to) > 0 {
+				d.Body = *ev.Body
+				err = n.queue(ctx, to, "mentioned", d)
+			}
+		}
+		if err != nil {
+			slog.Warn("notify: queue", "event", ev.Type, "ticket", t.ID, "err", err)
+		}
+	}
+}
+
+// mentioned resolves the @mentions of a note to agents (by address or
+// local part), without the author.
+func (n *Notifier) mentioned(ctx context.Context, body, author string) ([]string, error) {
+	var names []string
+	for _, m := range mentionRE.FindAllStringSubmatch(body, -1) {
+		names = append(names, strings.ToLower(strings.TrimRight(m[1], ".")))
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	rows, err := n.st.DB.QueryContext(ctx, `SELECT email FROM agents ORDER BY email`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var email string
+		if err := rows.Scan(&email); err != nil {
+			return nil, err
+		}
+		local, _, _ := strings.Cut(email, "@")
+		if email != author && (slices.Contains(names, email) || slices.Contains(names, local)) {
+			out = append(out, email)
+		}
+	}
+	return out, rows.Err()
+}
+
+// Start sends the queue until Close (pending e-mails of an earlier run
+// first).
+func (n *Notifier) Start() { go n.run() }
+
+// Close stops sending; what is pending stays queued for the next start.
+func (n *Notifier) Close() error {
+	n.once.Do(func() { close(n.stop) })
+	<-n.done
+	return nil
+}
+
+func (n *Notifier) run() {
+	defer close(n.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-n.stop
+		cancel()
+	}()
+	for {
+		wait, err := n.sendDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			slog.Warn("notify: send", "err", err)
+			wait = time.Second
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-n.stop:
+			timer.Stop()
+			return
+		case <-n.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+type outgoing struct {
+	id, subject, text, html string
+	to                      []string
+	attempts                int
+}
+
+func (n *Notifier) sendDue(ctx context.Context) (time.Duration, error) {
+	for {
+		rows, err := n.st.DB.QueryContext(ctx, `SELECT id, recipients, subject, text_body, html_body, attempts FROM mail_outbox
+			WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 20`, n.Now().UTC())
+		if err != nil {
+			return 0, err
+		}
+		var list []outgoing
+		for rows.Next() {
+			var o outgoing
+			var to any
+			if err := rows.Scan(&o.id, &to, &o.subject, &o.text, &o.html, &o.attempts); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			if l, ok := to.([]any); ok {
+				for _, x := range l {
+					if s, ok := x.(string); ok {
+						o.to = append(o.to, s)
+					}
+				}
+			}
+			list = append(list, o)
+		}
+		rows.Close()
+		if len(list) == 0 {
+			break
+		}
+		for _, o := range list {
+			err := n.send(ctx, &o)
+			if ctx.Err() != nil {
+				return 0, nil // shutting down: the try does not count
+			}
+			if err := n.record(ctx, o.id, o.attempts+1, err); err != nil {
+				return 0, err
+			}
+		}
+	}
+	var next sql.NullTime
+	if err := n.st.DB.QueryRowContext(ctx, `SELECT min(next_at) FROM mail_outbox WHERE status = 'pending'`).Scan(&next); err != nil {
+		return 0, err
+	}
+	if !next.Valid {
+		return time.Hour, nil
+	}
+	return max(next.Time.Sub(n.Now()), 5*time.Millisecond), nil
+}
+
+func (n *Notifier) send(ctx context.Context, o *outgoing) error {
+	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := m.From(n.smtp.From); err != nil {
+		return fmt.Errorf("smtp.from %q: %w", n.smtp.From, err)
+	}
+	if err := m.To(o.to...); err != nil {
+		return err
+	}
+	m.Subject(o.subject)
+	m.SetUserAgent("deskpulse")
+	m.SetDate()
+	m.SetMessageIDWithValue("notify." + o.id + "@deskpulse") // the same on every retry
+	m.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
+	m.SetBodyString(mail.TypeTextPlain, o.text)
+	m.AddAlternativeString(mail.TypeTextHTML, o.html)
+	return mailer.Send(ctx, n.smtp, m)
+}
+
+func (n *Notifier) record(ctx context.Context, id string, attempts int, sendErr error) error {
+	now := n.Now().UTC()
+	if sendErr == nil {
+		_, err := n.st.DB.ExecContext(ctx, `UPDATE mail_outbox SET status = 'sent', attempts = ?, last_error = '', sent_at = ? WHERE id = ?`, attempts, now, id)
+		return err
+	}
+	if attempts >= n.set.Retry.Attempts {
+		slog.Warn("notify: e-mail failed for good", "id", id, "attempts", attempts, "err", sendErr)
+		_, err := n.st.DB.ExecContext(ctx, `UPDATE mail_outbox SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?`, attempts, sendErr.Error(), id)
+		return err
+	}
+	wait := n.set.Retry.Backoff
+	for i := 1; i < attempts && wait < n.set.Retry.MaxBackoff; i++ {
+		wait *= 2
+	}
+	wait = min(wait, n.set.Retry.MaxBackoff)
+	_, err := n.st.DB.ExecContext(ctx, `UPDATE mail_outbox SET attempts = ?, last_error = ?, next_at = ? WHERE id = ?`, attempts, sendErr.Error(), now.Add(wait), id)
+	return err
+}
+
+// Outbox is one queued e-mail as GET-style listings and tests see it.
+type Outbox struct {
+	ID         string
+	Template   string
+	Ticket     string
+	Recipients []string
+	Subject    string
+	Status     string
+	Attempts   int
+	LastError  string
+}
+
+// List returns the queue, oldest first.
+func (n *Notifier) List(ctx context.Context) ([]*Outbox, error) {
+	rows, err := n.st.DB.QueryContext(ctx, `SELECT id, template, ticket_id, recipients, subject, status, attempts, last_error FROM mail_outbox ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Outbox
+	for rows.Next() {
+		var o Outbox
+		var to any
+		if err := rows.Scan(&o.ID, &o.Template, &o.Ticket, &to, &o.Subject, &o.Status, &o.Attempts, &o.LastError); err != nil {
+			return nil, err
+		}
+		if l, ok := to.([]any); ok {
+			for _, x := range l {
+				o.Recipients = append(o.Recipients, fmt.Sprint(x))
+			}
+		}
+		out = append(out, &o)
+	}
+	return out, rows.Err()
+}
