@@ -29,7 +29,7 @@ func Policy(method, path string) (perm model.Permission, public bool) {
 	case path == "/healthz", path == "/readyz", path == "/favicon.ico",
 		has("/signin"), path == "/signout", has("/static"):
 		return "", true
-	case has("/api/v1/tickets"):
+	case has("/api/v1/tickets"), has("/tickets"):
 		return model.PermTickets, false
 	case has("/api/v1/agents"), has("/api/v1/teams"):
 		if method == http.MethodGet || method == http.MethodHead {

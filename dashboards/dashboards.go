@@ -68,6 +68,7 @@ func (d *Dashboards) Mount(mux *http.ServeMux) {
 	if !EChartsEmbedded() {
 		slog.Warn("dashboards: ECharts " + EChartsVersion + " is not in this build; run `" + MakeTarget + "` and rebuild (the dashboards show a notice until then)")
 	}
+	mux.HandleFunc("GET /tickets/{ref}", d.ticketPage)
 	static := staticHandler()
 	mux.Handle("GET /static/echarts/", static)
 	mux.Handle("GET /static/dashboards/", static)

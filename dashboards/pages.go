@@ -196,10 +196,10 @@ func (d *Dashboards) sla(ctx context.Context, v *View) error {
 		row := RiskRow{Target: targetName(r.Target), Policy: r.Policy, Priority: r.Priority, Team: r.Team,
 			Assignee: v.Options.AgentName(r.Assignee), Status: r.Status,
 			DueIn: until(r.DueAt, now), DueAt: r.DueAt.In(v.Filter.loc).Format("Mon 2 Jan 15:04"),
-			Urgent: r.DueAt.Sub(now) < time.Hour, Link: "/api/v1/tickets/" + r.TicketID}
+			Urgent: r.DueAt.Sub(now) < time.Hour, Link: "/tickets/" + r.TicketID}
 		if t, err := d.st.Ticket(ctx, r.TicketID); err == nil {
 			row.Number, row.Subject = t.Number, t.Subject
-			row.Link = "/api/v1/tickets/" + strconv.FormatInt(t.Number, 10)
+			row.Link = "/tickets/" + strconv.FormatInt(t.Number, 10)
 		}
 		rows = append(rows, row)
 	}
@@ -251,10 +251,10 @@ func (d *Dashboards) csat(ctx context.Context, v *View) error {
 	var comments []CommentRow
 	for _, c := range det.Comments {
 		row := CommentRow{Score: c.Score, Comment: c.Comment, Team: c.Team, Assignee: v.Options.AgentName(c.Assignee),
-			At: c.At.In(v.Filter.loc).Format("2 Jan 15:04"), Link: "/api/v1/tickets/" + c.TicketID}
+			At: c.At.In(v.Filter.loc).Format("2 Jan 15:04"), Link: "/tickets/" + c.TicketID}
 		if t, err := d.st.Ticket(ctx, c.TicketID); err == nil {
 			row.Number = t.Number
-			row.Link = "/api/v1/tickets/" + strconv.FormatInt(t.Number, 10)
+			row.Link = "/tickets/" + strconv.FormatInt(t.Number, 10)
 		}
 		comments = append(comments, row)
 	}

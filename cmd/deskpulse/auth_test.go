@@ -111,6 +111,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/audit", "", A},
 		{"GET", "/api/v1/unknown", "", A},
 		{"GET", "/", "", D},
+		{"GET", "/tickets/1", "", T},
 	}
 	for _, rt := range routes {
 		for _, who := range []string{"admin", "manager", "analyst", "agent", "", "bad"} {

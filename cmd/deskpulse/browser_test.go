@@ -94,7 +94,19 @@ func TestSignInAndDashboardUnderTheRealGate(t *testing.T) {
 		t.Fatalf("after the demo sign-in: at %q with %d charts", path, canvases)
 	}
 	overview, _ := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// A ticket page: fields, SLA clocks and the timeline.
+	err = chromedp.Do(ctx, chromedp.Navigate(base+"/tickets/1"), chromedp.WaitVisible(chromedp.CSS(`ol.timeline li`)))
+	if err != nil {
+		t.Fatalf("ticket page: %v", err)
+	}
+	title, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main.ticket h1').textContent`))
+	events, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('ol.timeline li').length`))
+	if !strings.HasPrefix(strings.TrimSpace(title), "#1 ") || events < 2 {
+		t.Fatalf("ticket page: title %q, %d timeline entries", title, events)
+	}
+	ticket, _ := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	dir := filepath.Join("..", "..", "testout", "screenshots")
+	os.WriteFile(filepath.Join(dir, "ticket.png"), ticket, 0o644)
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "signin.png"), signin, 0o644)
 	os.WriteFile(filepath.Join(dir, "overview-signed-in.png"), overview, 0o644)
