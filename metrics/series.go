@@ -532,29 +532,45 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 		}
 		return rows[ks]
 	}
-	// per-ticket figures, resolutions, reopens and assignments in range over
-	// the tickets overlapping it; the backlog at the end over all; the
-	// assignments by the agent (team) assigned: three grouped scans at once
-	assignedIn := fmt.Sprintf("(n_assigned = 1 AND %s OR n_assigned > 1 AND len(list_filter(assigns, lambda a: %s)) > 0)", p.has("asg_at"), p.has("a.at"))
-	queries := []string{
-		fmt.Sprintf(`%s SELECT %s AS key,
-		count(*) FILTER (%s),
-		quantile_cont(frt_min, 0.5) FILTER (%s),
-		quantile_cont(res_min, 0.5) FILTER (%s),
-		count(*) FILTER (fr_o = 'achieved' AND %s) + count(*) FILTER (res_o = 'achieved' AND %s),
-		count(*) FILTER (fr_o = 'breached' AND %s) + count(*) FILTER (res_o = 'breached' AND %s),
-		count(*) FILTER (csat_score IS NOT NULL AND %s),
-		count(*) FILTER (csat_score >= 4 AND %s),
-		count(*) FILTER (%s),
-		coalesce(sum(len(list_filter(reopen_ats, lambda x: %s))) FILTER (reopens > 0), 0),
-		count(*) FILTER (%s)
-		FROM t WHERE %s GROUP BY key`, cte, col, p.has("created_at"), p.has("first_reply_at"), p.has("resolved_at"),
-			p.has("fr_d"), p.has("res_d"), p.has("fr_d"), p.has("res_d"), p.has("csat_at"), p.has("csat_at"),
-			resolvedIn(p), p.has("x"), assignedIn, overlaps(p)),
-		fmt.Sprintf(`%s SELECT %s AS key, count(*) FROM t WHERE %s GROUP BY key`, cte, col, openAt(tsLit(end))),
+	// Each figure is a grouped query over the tickets whose instant it
+	// counts is in range (a WHERE the scan prunes), the backlog one over all
+	// tickets; they run at the same time and are merged by key.
+	ov := overlaps(p) + " AND "
+	type grouped struct {
+		aggs, where string
+		apply       func(b *BreakdownRow, r []any)
+	}
+	parts := []grouped{
+		{"count(*)", ov + p.has("created_at"), func(b *BreakdownRow, r []any) { b.TicketsCreated = asInt(r[0]) }},
+		{"quantile_cont(frt_min, 0.5)", ov + p.has("first_reply_at"), func(b *BreakdownRow, r []any) { b.FirstResponseMedian = round2(asFloat(r[0])) }},
+		{"quantile_cont(res_min, 0.5)", ov + p.has("resolved_at"), func(b *BreakdownRow, r []any) { b.ResolutionMedian = round2(asFloat(r[0])) }},
+		// X_d in range implies X_dec_at in range
+		{fmt.Sprintf(`count(*) FILTER (fr_o = 'achieved' AND %s) + count(*) FILTER (res_o = 'achieved' AND %s),
+			count(*) FILTER (fr_o = 'breached' AND %s) + count(*) FILTER (res_o = 'breached' AND %s)`, p.has("fr_d"), p.has("res_d"), p.has("fr_d"), p.has("res_d")),
+			ov + "(" + p.has("fr_dec_at") + " OR " + p.has("res_dec_at") + ")",
+			func(b *BreakdownRow, r []any) { a, br := asInt(r[0]), asInt(r[1]); b.SLACompliancePct = pct(a, a+br) }},
+		{"count(*) FILTER (csat_score IS NOT NULL), count(*) FILTER (csat_score >= 4)", ov + p.has("csat_at"),
+			func(b *BreakdownRow, r []any) { b.CSATScorePct = pct(asInt(r[1]), asInt(r[0])) }},
+		{fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)), ov + "(" + p.has("first_resolved_at") + " OR NOT simple)",
+			func(b *BreakdownRow, r []any) { b.TicketsResolved = asInt(r[0]) }},
+		{fmt.Sprintf("coalesce(sum(len(list_filter(reopen_ats, lambda x: %s))), 0)", p.has("x")), ov + "reopens > 0",
+			func(b *BreakdownRow, r []any) { b.Reopens = asInt(r[0]) }},
+		{"count(*)", openAt(tsLit(end)), func(b *BreakdownRow, r []any) { b.Backlog = asInt(r[0]) }},
+	}
+	if dim != "agent" && dim != "team" {
+		parts = append(parts, grouped{
+			fmt.Sprintf("count(*) FILTER (n_assigned = 1 OR len(list_filter(assigns, lambda a: %s)) > 0)", p.has("a.at")),
+			ov + "(n_assigned = 1 AND " + p.has("asg_at") + " OR n_assigned > 1)",
+			func(b *BreakdownRow, r []any) { b.TicketsAssigned = asInt(r[0]) }})
+	}
+	var queries []string
+	for _, g := range parts {
+		queries = append(queries, fmt.Sprintf(`%s SELECT %s AS key, %s FROM t WHERE %s GROUP BY key`, cte, col, g.aggs, g.where))
 	}
 	if dim == "agent" || dim == "team" {
+		// distinct tickets assigned in range, by the agent (team) of the assignment
 		evCol := map[string]string{"agent": "assignee", "team": "team"}[dim]
+		parts = append(parts, grouped{apply: func(b *BreakdownRow, r []any) { b.TicketsAssigned = asInt(r[0]) }})
 		queries = append(queries, fmt.Sprintf(`%[1]s SELECT key, count(*) FROM (
 			SELECT asg_%[2]s AS key FROM t WHERE %[5]s AND n_assigned = 1 AND asg_%[2]s IS NOT NULL AND %[3]s
 			UNION ALL
@@ -566,24 +582,9 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range all[0] {
-		b := get(r[0])
-		b.TicketsCreated = asInt(r[1])
-		b.FirstResponseMedian, b.ResolutionMedian = round2(asFloat(r[2])), round2(asFloat(r[3]))
-		a, br := asInt(r[4]), asInt(r[5])
-		b.SLACompliancePct = pct(a, a+br)
-		b.CSATScorePct = pct(asInt(r[7]), asInt(r[6]))
-		b.TicketsResolved, b.Reopens = asInt(r[8]), asInt(r[9])
-		if dim != "agent" && dim != "team" {
-			b.TicketsAssigned = asInt(r[10])
-		}
-	}
-	for _, r := range all[1] {
-		get(r[0]).Backlog = asInt(r[1])
-	}
-	if len(all) > 2 {
-		for _, r := range all[2] {
-			get(r[0]).TicketsAssigned = asInt(r[1])
+	for i, res := range all {
+		for _, r := range res {
+			parts[i].apply(get(r[0]), r[1:])
 		}
 	}
 	out := &Breakdown{Dimension: dim, Rows: []BreakdownRow{}}
