@@ -8,7 +8,7 @@ import (
 
 // pipelineVersion changes whenever ticketSQL's output changes, so that a
 // stored metrics_tickets table built by an older deskpulse is rebuilt.
-const pipelineVersion = 4
+const pipelineVersion = 5
 
 // ticketSQL is the one definition of every per-ticket figure: it replays
 // the events selected by filter (a condition on the events table) and
@@ -34,7 +34,10 @@ const pipelineVersion = 4
 // asg_assignee when it has exactly one, else the list assigns. Every
 // instant of a ticket that a range aggregate looks at (its events, its SLA
 // decisions) is in [first_at, last_at], so a range query can first keep
-// the tickets overlapping the range, which the zone maps make cheap.
+// the tickets overlapping the range, which the zone maps make cheap. After
+// open_until (null: never) a ticket is in no backlog and has no undecided
+// SLA target, so an aggregate at an instant reads only the tickets with
+// open_until null or later.
 //
 // horizon, when set, ends the last status segment of unfinished tickets so
 // that their elapsed SLA time up to then is known (TicketSLA); the stored
@@ -267,6 +270,8 @@ SELECT ticket_id, created_at, status, priority, type, category, team, assignee, 
 	CASE WHEN n_assigned > 1 THEN asg_list END AS assigns,
 	CASE WHEN fr_outcome = 'achieved' THEN fr_fulfilled_at ELSE fr_breach_at END AS fr_dec_at,
 	CASE WHEN res_outcome = 'achieved' THEN res_fulfilled_at ELSE res_breach_at END AS res_dec_at,
+	CASE WHEN NOT simple OR first_resolved_at IS NULL OR (fr_policy IS NOT NULL AND fr_dec_at IS NULL) OR (res_policy IS NOT NULL AND res_dec_at IS NULL) THEN NULL
+		ELSE greatest(first_resolved_at, fr_dec_at, res_dec_at) END AS open_until,
 	first_event_at AS first_at,
 	greatest(last_event_at, fr_breach_at, res_breach_at) AS last_at
 FROM (SELECT *, reopens = 0 AND n_resolved <= 1 AND coalesce(first_resolved_at >= created_at, true) AS simple FROM t4)`

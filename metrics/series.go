@@ -281,7 +281,7 @@ func (e *Engine) resolvedPerBucket(ctx context.Context, q *Query, k time.Time) (
 // bucket: +1 per created or reopened event, -1 per resolved event.
 func (e *Engine) backlogDeltas(ctx context.Context, q *Query, k time.Time) (int64, map[string]int64, error) {
 	p := period{q.From, q.To}
-	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT %s FROM t`, e.ticketsCTE(q, k), backlogAt(tsLit(q.From))))
+	row, err := e.row(ctx, fmt.Sprintf(`WITH %s SELECT %s FROM t WHERE %s`, e.ticketsCTE(q, k), backlogAt(tsLit(q.From)), stillOpen(q.From)))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -324,7 +324,7 @@ func (e *Engine) backlog(ctx context.Context, q *Query, k time.Time) (*Backlog, 
 // unresolvedAt is the SQL of the filtered tickets unresolved at instant at
 // (after the events before it).
 func (e *Engine) unresolvedAt(q *Query, k, at time.Time) string {
-	return fmt.Sprintf(`(SELECT * FROM t WHERE %s)`, openAt(tsLit(at)))
+	return fmt.Sprintf(`(SELECT * FROM t WHERE %s AND %s)`, stillOpen(at), openAt(tsLit(at)))
 }
 
 var ageBuckets = []struct {
@@ -555,7 +555,7 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 			func(b *BreakdownRow, r []any) { b.TicketsResolved = asInt(r[0]) }},
 		{fmt.Sprintf("coalesce(sum(len(list_filter(reopen_ats, lambda x: %s))), 0)", p.has("x")), ov + "reopens > 0",
 			func(b *BreakdownRow, r []any) { b.Reopens = asInt(r[0]) }},
-		{"count(*)", openAt(tsLit(end)), func(b *BreakdownRow, r []any) { b.Backlog = asInt(r[0]) }},
+		{"count(*)", stillOpen(end) + " AND " + openAt(tsLit(end)), func(b *BreakdownRow, r []any) { b.Backlog = asInt(r[0]) }},
 	}
 	if dim != "agent" && dim != "team" {
 		parts = append(parts, grouped{

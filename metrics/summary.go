@@ -144,6 +144,12 @@ func overlaps(p period) string {
 	return fmt.Sprintf("(first_at < %s AND last_at >= %s)", tsLit(p.to), tsLit(p.from))
 }
 
+// stillOpen keeps the tickets that may count in an aggregate at an
+// instant at or after at (backlog, undecided SLA targets).
+func stillOpen(at time.Time) string {
+	return fmt.Sprintf("(open_until IS NULL OR open_until >= %s)", tsLit(at))
+}
+
 // resolvedIn says that the ticket has a resolution in p: a simple ticket
 // has at most one, its first.
 func resolvedIn(p period) string {
@@ -262,7 +268,13 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 	for i := range periods {
 		parts = append(parts, ms[i].sql("t"))
 	}
-	parts = append(parts, ` SELECT `+is.sql()+` FROM t`)
+	// instant aggregates at the periods' ends (and k): only tickets open
+	// then count (see ticketSQL)
+	first := k
+	for _, p := range periods {
+		first = minTime(first, p.to)
+	}
+	parts = append(parts, ` SELECT `+is.sql()+` FROM t WHERE `+stillOpen(first))
 	rows := make([][]any, len(parts))
 	if strings.Contains(cte, " ASOF ") {
 		// one query, so that the replay is computed once
