@@ -175,7 +175,7 @@ func openDelta(at string) string {
 // reopened and resolved events before it counted +1, +1, -1.
 func backlogAt(at string) string {
 	return fmt.Sprintf(`(count(*) FILTER (simple AND created_at < %[1]s AND (first_resolved_at IS NULL OR first_resolved_at >= %[1]s))
-		+ coalesce(sum(%[2]s) FILTER (NOT simple), 0))`, at, openDelta(at))
+		+ coalesce(sum(CASE WHEN NOT simple THEN %[2]s END), 0))`, at, openDelta(at))
 }
 
 // eventsIn restricts an events query to the filtered tickets when needed.
