@@ -63,8 +63,17 @@ fuzz:
 	$(GO) test ./ingest -run '^$$' -fuzz '^FuzzNDJSONLine$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./ingest -run '^$$' -fuzz '^FuzzMappedCSVRow$$' -fuzztime $(FUZZTIME)
 
-bench: assets
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+# The benchmark harness (docs/benchmarks.md): generate BENCH_TICKETS tickets,
+# import, metrics, exports, API writes, and PostgreSQL 15 when installed.
+# E.g. make bench BENCH_TICKETS=1000000 BENCH_ARGS="--dir /tmp/dpbench".
+# The per-package Go benchmarks: go test -run '^$$' -bench . ./PKG
+BENCH_TICKETS ?= 100000
+BENCH_ARGS    ?=
+bench: build
+	@pg=; if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then pg=--compare-postgres; \
+	else echo "PostgreSQL is not installed, so no comparison: apt-get install postgresql adds it"; fi; \
+	echo "./$(BIN) bench --tickets $(BENCH_TICKETS) $$pg $(BENCH_ARGS)"; \
+	./$(BIN) bench --tickets $(BENCH_TICKETS) $$pg $(BENCH_ARGS)
 
 clean:
 	rm -rf bin testout

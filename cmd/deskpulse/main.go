@@ -31,7 +31,7 @@ type command struct {
 	run                  func(ctx context.Context, cfg *config.Config, fs *pflag.FlagSet, args []string) error
 }
 
-var commands = []*command{serveCommand, demoCommand, rebuildCommand, importCommand, exportCommand, reportCommand, userCommand, backupCommand, restoreCommand, versionCommand}
+var commands = []*command{serveCommand, demoCommand, rebuildCommand, importCommand, exportCommand, reportCommand, userCommand, backupCommand, restoreCommand, benchCommand, versionCommand}
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchSmoke runs the benchmark harness at a tiny size (no
+// PostgreSQL), so that `deskpulse bench` keeps working: every step runs
+// and the table has its rows.
+func TestBenchSmoke(t *testing.T) {
+	var out, log bytes.Buffer
+	benchOut, benchLog = &out, &log
+	defer func() { benchOut, benchLog = os.Stdout, os.Stderr }()
+	dir := t.TempDir()
+	args := []string{"bench", "--tickets", "2000", "--commands", "300", "--runs", "1", "--dir", dir}
+	if err := run(args, io.Discard, io.Discard); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	table := out.String()
+	for _, want := range []string{
+		"| area | measure | result |", "generate 2000 tickets / 20000 events", "events/s",
+		"summary, 90 days", "by_agent, 90 days", "xlsx workbook", "Parquet lake", "commands/s", "p50 / p99", "peak RSS of the whole run",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table has no %q:\n%s", want, table)
+		}
+	}
+	// the generated files are kept in --dir for the next run; the stores
+	// and exports are removed
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range left {
+		if !strings.HasPrefix(filepath.Base(f), "events-2000-10.") {
+			t.Errorf("left behind: %s", f)
+		}
+	}
+}
