@@ -27,7 +27,8 @@ func Policy(method, path string) (perm model.Permission, public bool) {
 	has := func(prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") }
 	switch {
 	case path == "/healthz", path == "/readyz", path == "/favicon.ico",
-		has("/signin"), path == "/signout", has("/static"):
+		has("/signin"), path == "/signout", has("/static"),
+		has("/support"), has("/kb"): // the requester portal and knowledge base (package portal)
 		return "", true
 	case has("/api/v1/tickets"), has("/tickets"):
 		return model.PermTickets, false

@@ -215,6 +215,46 @@ var migrations = []string{
 		created_at TIMESTAMPTZ NOT NULL,
 		sent_at    TIMESTAMPTZ
 	);`,
+	// 9: the requester portal (package portal): secret status links (only
+	// the SHA-256 of the token is kept), attachments (files on disk by
+	// content hash, metadata here), knowledge-base articles and what
+	// readers did with them (views, "did this help" votes, suggestions
+	// shown on the web form), for self-service deflection figures.
+	`CREATE TABLE portal_links (
+		token_hash VARCHAR PRIMARY KEY,
+		ticket_id  VARCHAR NOT NULL,
+		created_at TIMESTAMPTZ NOT NULL,
+		revoked_at TIMESTAMPTZ
+	);
+	CREATE TABLE attachments (
+		id           VARCHAR PRIMARY KEY,
+		ticket_id    VARCHAR NOT NULL,
+		sha256       VARCHAR NOT NULL,
+		filename     VARCHAR NOT NULL,
+		content_type VARCHAR NOT NULL,
+		size         BIGINT NOT NULL,
+		uploaded_by  VARCHAR NOT NULL,
+		created_at   TIMESTAMPTZ NOT NULL
+	);
+	CREATE TABLE kb_articles (
+		id         VARCHAR PRIMARY KEY,
+		slug       VARCHAR NOT NULL UNIQUE,
+		title      VARCHAR NOT NULL,
+		body       VARCHAR NOT NULL,
+		category   VARCHAR NOT NULL DEFAULT '',
+		tags       VARCHAR[] NOT NULL,
+		status     VARCHAR NOT NULL,
+		author     VARCHAR NOT NULL DEFAULT '',
+		created_at TIMESTAMPTZ NOT NULL,
+		updated_at TIMESTAMPTZ NOT NULL
+	);
+	CREATE TABLE kb_events (
+		article_id  VARCHAR NOT NULL,
+		kind        VARCHAR NOT NULL,
+		helpful     BOOLEAN,
+		query       VARCHAR NOT NULL DEFAULT '',
+		occurred_at TIMESTAMPTZ NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/deskpulse/deskpulse/dashboards"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/portal"
 	"github.com/deskpulse/deskpulse/reports"
 	"github.com/deskpulse/deskpulse/store"
 )
@@ -83,6 +84,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	dashboards.Register(m.API.Mux(), m.Metrics, m.Store)
+	portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Mux()) // /support, /kb (docs/portal.md)
 	if m.Reports, err = reports.New(m.Store, m.Metrics, m.Config.Reports, m.Config.SMTP); err != nil {
 		return err
 	}

@@ -1,0 +1,47 @@
+package portal
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/deskpulse/deskpulse/auth"
+	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/store"
+)
+
+type env struct {
+	st   *store.Store
+	w    *ingest.Writer
+	p    *Portal
+	base string
+	mux  *http.ServeMux
+	auth *auth.Service
+}
+
+// newEnv starts the portal behind the real auth gate on a fresh store.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "data", "deskpulse.duckdb")
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ingest.NewWriter(ctx, st, ingest.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	p := New(st, w, db).Register(mux)
+	svc := auth.New(st)
+	srv := httptest.NewServer(auth.NewGate(svc, 0).Wrap(mux))
+	t.Cleanup(func() {
+		srv.Close()
+		w.Close()
+		st.Close()
+	})
+	return &env{st: st, w: w, p: p, base: srv.URL, mux: mux, auth: svc}
+}
