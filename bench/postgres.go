@@ -221,7 +221,7 @@ func (p *Postgres) Load(ctx context.Context, csvPath string) (*PGLoad, error) {
 	if err != nil {
 		return nil, err
 	}
-	times, out, err := p.Timed(ctx, "BEGIN", `CREATE TABLE events (
+	times, _, err := p.Timed(ctx, "BEGIN", `CREATE TABLE events (
 	seq BIGINT NOT NULL, event_id TEXT NOT NULL, ticket_id TEXT NOT NULL, type TEXT NOT NULL,
 	occurred_at TIMESTAMPTZ NOT NULL, actor TEXT NOT NULL, actor_kind TEXT NOT NULL, number BIGINT,
 	subject TEXT, description TEXT, requester_name TEXT, requester_email TEXT, ticket_type TEXT,
@@ -230,7 +230,7 @@ func (p *Postgres) Load(ctx context.Context, csvPath string) (*PGLoad, error) {
 		fmt.Sprintf("COPY events (%s) FROM %s (FORMAT csv, HEADER true)", strings.Join(CSVColumns, ", "), sqlString(abs)),
 		"COMMIT")
 	if err != nil {
-		return nil, fmt.Errorf("%w %v", err, out)
+		return nil, fmt.Errorf("COPY into PostgreSQL: %w", err)
 	}
 	l := &PGLoad{}
 	for _, t := range times {
