@@ -36,6 +36,8 @@ func newEnv(t *testing.T) *env {
 	}
 	mux := http.NewServeMux()
 	p := New(st, w, db).Register(mux)
+	// as api.Server does
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	svc := auth.New(st)
 	srv := httptest.NewServer(auth.NewGate(svc, 0).Wrap(mux))
 	t.Cleanup(func() {

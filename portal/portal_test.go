@@ -37,6 +37,9 @@ func TestFormCreatesTicketHoneypotAndRateLimit(t *testing.T) {
 		t.Fatalf("CSP %q", csp)
 	}
 	resp.Body.Close()
+	if resp, err := http.Get(e.base + "/static/portal/portal.css"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stylesheet: %v %v", err, resp.Status)
+	}
 
 	// Invalid: the form comes back with the values and the problems.
 	code, body := post(t, e.base+"/support/new", url.Values{"email": {"not-an-address"}, "subject": {"<b>x</b>"}})

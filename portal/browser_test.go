@@ -1,0 +1,166 @@
+package portal
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// browser starts headless Chromium and collects console errors (a
+// Content-Security-Policy violation shows as one).
+func browser(t *testing.T) (context.Context, func() []string) {
+	t.Helper()
+	chromium := ""
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			chromium = p
+		}
+	}
+	if chromium == "" {
+		if p, err := exec.LookPath("chromium"); err == nil {
+			chromium = p
+		}
+	}
+	if chromium == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("Chromium is missing: `make test` installs it")
+		}
+		t.Skip("Chromium is not installed; `make test` installs it")
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	var mu sync.Mutex
+	var problems []string
+	go func() {
+		for msg, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if msg.Type == chromedp.ConsoleError || msg.IsException() {
+				mu.Lock()
+				problems = append(problems, msg.Text)
+				mu.Unlock()
+			}
+		}
+	}()
+	return ctx, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), problems...) }
+}
+
+func shot(ctx context.Context, name string) {
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		return
+	}
+	dir := filepath.Join("..", "testout", "screenshots")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, name), b, 0o644)
+}
+
+// TestPortalInChromium is a requester's whole journey: the web form, the
+// secret link, a reply, the agent resolves, a rating.
+func TestPortalInChromium(t *testing.T) {
+	e := newEnv(t)
+	ctx, problems := browser(t)
+	bg := context.Background()
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.base+"/support/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-name`), "Ann Example"),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), "ann@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#f-subject`), "Printer on floor 3 jams"),
+		chromedp.SendKeys(chromedp.CSS(`#f-description`), "It jams on every second page."),
+	)
+	if err != nil {
+		t.Fatalf("fill the form: %v", err)
+	}
+	shot(ctx, "portal-form.png")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.portal button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#status-link`))); err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	shot(ctx, "portal-created.png")
+	link, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#status-link').href`))
+	number, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.number').textContent`))
+	if !strings.Contains(link, "/support/t/") || number != "#1" {
+		t.Fatalf("created page: link %q number %q", link, number)
+	}
+	tk, err := e.st.Ticket(bg, "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := model.Actor{Name: "bob@example.com", Kind: model.ActorAgent}
+	e.w.Do(bg, &ingest.Comment{ID: tk.ID, Actor: agent, Body: "SECRET internal note", Public: false})
+	e.w.Do(bg, &ingest.Comment{ID: tk.ID, Actor: agent, Body: "Which printer model?", Public: true})
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`ol.conversation`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-body`), "The HP one."),
+		chromedp.Click(chromedp.CSS(`form.reply button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	if err != nil {
+		t.Fatalf("reply: %v", err)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('ol.conversation').innerText`))
+	if strings.Contains(text, "SECRET") || !strings.Contains(text, "Which printer model?") || !strings.Contains(text, "The HP one.") {
+		t.Fatalf("conversation:\n%s", text)
+	}
+	if _, err := e.w.Do(bg, &ingest.SetStatus{ID: tk.ID, Actor: agent, Status: model.StatusResolved}); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`form.rate`)),
+		chromedp.Click(chromedp.CSS(`form.rate input[value="4"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-comment`), "Quick, thanks"),
+		chromedp.Click(chromedp.CSS(`form.rate button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	if err != nil {
+		t.Fatalf("rate: %v", err)
+	}
+	shot(ctx, "portal-status.png")
+	status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#status').textContent`))
+	if status != "resolved" {
+		t.Fatalf("status shown %q", status)
+	}
+
+	tk, _ = e.st.Ticket(bg, tk.ID)
+	if tk.Status != model.StatusResolved || tk.CSATScore == nil || *tk.CSATScore != 4 || tk.CSATComment != "Quick, thanks" || tk.Channel != model.ChannelWeb {
+		t.Fatalf("ticket %+v", tk)
+	}
+	evs, _ := e.st.TicketEvents(bg, tk.ID)
+	var kinds []string
+	for _, ev := range evs {
+		kinds = append(kinds, string(ev.Type)+"/"+string(ev.ActorKind))
+	}
+	want := "created/requester commented/agent commented/agent status_changed/agent commented/requester resolved/agent csat_rated/requester"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Fatalf("events\n got %s\nwant %s", got, want)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("console errors:\n%s", strings.Join(p, "\n"))
+	}
+}
