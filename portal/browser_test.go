@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,6 +84,10 @@ func TestPortalInChromium(t *testing.T) {
 	e := newEnv(t)
 	ctx, problems := browser(t)
 	bg := context.Background()
+	shotFile := filepath.Join(t.TempDir(), "screenshot.png")
+	os.WriteFile(shotFile, append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 200)...), 0o644)
+	logFile := filepath.Join(t.TempDir(), "printer.log")
+	os.WriteFile(logFile, []byte("paper jam at tray 2\n"), 0o644)
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(e.base+"/support/new"),
@@ -91,6 +96,7 @@ func TestPortalInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#f-email`), "ann@example.com"),
 		chromedp.SendKeys(chromedp.CSS(`#f-subject`), "Printer on floor 3 jams"),
 		chromedp.SendKeys(chromedp.CSS(`#f-description`), "It jams on every second page."),
+		chromedp.SetUploadFiles(chromedp.CSS(`#f-attachments`), []string{shotFile}),
 	)
 	if err != nil {
 		t.Fatalf("fill the form: %v", err)
@@ -117,6 +123,7 @@ func TestPortalInChromium(t *testing.T) {
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.CSS(`ol.conversation`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-body`), "The HP one."),
+		chromedp.SetUploadFiles(chromedp.CSS(`form.reply #f-attachments`), []string{logFile}),
 		chromedp.Click(chromedp.CSS(`form.reply button`)),
 		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
 	)
@@ -126,6 +133,18 @@ func TestPortalInChromium(t *testing.T) {
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('ol.conversation').innerText`))
 	if strings.Contains(text, "SECRET") || !strings.Contains(text, "Which printer model?") || !strings.Contains(text, "The HP one.") {
 		t.Fatalf("conversation:\n%s", text)
+	}
+	files, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('ul.attachments a')].map(a => a.textContent + ' ' + a.href)`))
+	if len(files) != 2 || !strings.HasPrefix(files[0], "screenshot.png "+link+"/a/") || !strings.HasPrefix(files[1], "printer.log ") {
+		t.Fatalf("files on the status page: %q", files)
+	}
+	resp, err := http.Get(strings.Fields(files[0])[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || resp.Header.Get("Content-Disposition") != `attachment; filename=screenshot.png` {
+		t.Fatalf("download: %s %v", resp.Status, resp.Header)
 	}
 	if _, err := e.w.Do(bg, &ingest.SetStatus{ID: tk.ID, Actor: agent, Status: model.StatusResolved}); err != nil {
 		t.Fatal(err)
