@@ -30,7 +30,7 @@ func Policy(method, path string) (perm model.Permission, public bool) {
 		has("/signin"), path == "/signout", has("/static"),
 		has("/support"), has("/kb"): // the requester portal and knowledge base (package portal)
 		return "", true
-	case has("/api/v1/tickets"), has("/tickets"):
+	case has("/api/v1/tickets"), has("/tickets"), has("/api/v1/kb"):
 		return model.PermTickets, false
 	case has("/api/v1/agents"), has("/api/v1/teams"):
 		if method == http.MethodGet || method == http.MethodHead {

@@ -89,12 +89,16 @@ func TestPortalInChromium(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "printer.log")
 	os.WriteFile(logFile, []byte("paper jam at tray 2\n"), 0o644)
 
+	if err := e.p.KB.Create(bg, &Article{Title: "Printer jams: clear the paper tray", Body: "Open tray 2.", Status: Published}); err != nil {
+		t.Fatal(err)
+	}
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(e.base+"/support/new"),
 		chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), "Ann Example"),
 		chromedp.SendKeys(chromedp.CSS(`#f-email`), "ann@example.com"),
 		chromedp.SendKeys(chromedp.CSS(`#f-subject`), "Printer on floor 3 jams"),
+		chromedp.WaitVisible(chromedp.CSS(`#suggestions a`)), // suggest.js, as the requester types
 		chromedp.SendKeys(chromedp.CSS(`#f-description`), "It jams on every second page."),
 		chromedp.SetUploadFiles(chromedp.CSS(`#f-attachments`), []string{shotFile}),
 	)
@@ -102,7 +106,7 @@ func TestPortalInChromium(t *testing.T) {
 		t.Fatalf("fill the form: %v", err)
 	}
 	shot(ctx, "portal-form.png")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.portal button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#status-link`))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#send`)), chromedp.WaitVisible(chromedp.CSS(`#status-link`))); err != nil {
 		t.Fatalf("submit: %v", err)
 	}
 	shot(ctx, "portal-created.png")

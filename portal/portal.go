@@ -53,6 +53,8 @@ type Portal struct {
 	st  *store.Store
 	w   *ingest.Writer
 	dir string // attachments folder
+	// KB is the knowledge base (public at /kb, managed at /api/v1/kb).
+	KB *KB
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 
@@ -70,7 +72,7 @@ func New(st *store.Store, w *ingest.Writer, dbPath string) *Portal {
 	if dbPath != "" {
 		dir = filepath.Join(filepath.Dir(dbPath), "attachments")
 	}
-	p := &Portal{st: st, w: w, dir: dir, Now: time.Now, limiters: map[string]*rate.Limiter{}}
+	p := &Portal{st: st, w: w, dir: dir, KB: NewKB(st), Now: time.Now, limiters: map[string]*rate.Limiter{}}
 	p.SetRateLimit(time.Minute, 5)
 	return p
 }
@@ -118,6 +120,7 @@ func (p *Portal) Register(mux *http.ServeMux) *Portal {
 	assets, _ := fs.Sub(files, "assets")
 	mux.Handle("GET /static/portal/", http.StripPrefix("/static/portal/", http.FileServerFS(assets)))
 	p.registerStatus(mux)
+	p.registerKB(mux)
 	return p
 }
 
@@ -127,15 +130,25 @@ type form struct {
 }
 
 type formPage struct {
-	Form       form
-	Categories []string
-	Errors     map[string]string
-	Notice     string
+	Form        form
+	Categories  []string
+	Errors      map[string]string
+	Notice      string
+	Suggestions []suggestion
 }
 
+// newForm shows the form; a GET with a subject (the "Search help
+// articles" button, or a link from the knowledge base) fills it in again
+// and suggests matching articles.
 func (p *Portal) newForm(w http.ResponseWriter, r *http.Request) {
-	f := form{Subject: strings.TrimSpace(r.URL.Query().Get("subject"))}
-	p.renderForm(w, r, http.StatusOK, f, nil, "")
+	q := r.URL.Query()
+	f := form{Name: q.Get("name"), Email: q.Get("email"), Subject: strings.TrimSpace(q.Get("subject")),
+		Description: q.Get("description"), Category: q.Get("category")}
+	cats, err := p.categories(r.Context())
+	if err != nil {
+		slog.Warn("portal: categories", "err", err)
+	}
+	render(w, http.StatusOK, "new.html", formPage{Form: f, Categories: cats, Suggestions: p.suggestFor(r, f.Subject)})
 }
 
 func (p *Portal) renderForm(w http.ResponseWriter, r *http.Request, status int, f form, errs map[string]string, notice string) {

@@ -84,7 +84,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	dashboards.Register(m.API.Mux(), m.Metrics, m.Store)
-	portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Mux()) // /support, /kb (docs/portal.md)
+	m.API.KBRoutes(portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Mux()).KB) // /support, /kb, /api/v1/kb (docs/portal.md)
 	if m.Reports, err = reports.New(m.Store, m.Metrics, m.Config.Reports, m.Config.SMTP); err != nil {
 		return err
 	}

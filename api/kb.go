@@ -1,0 +1,108 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/deskpulse/deskpulse/portal"
+)
+
+// KBRoutes adds the knowledge-base management API (agents and managers:
+// the tickets permission, see auth.Policy); the public pages are the
+// portal's, at /kb.
+//
+//	GET    /api/v1/kb              all articles, drafts included
+//	POST   /api/v1/kb              create {title, body, category, tags, status}
+//	GET    /api/v1/kb/stats?days=  views, suggestions, votes, searches without results
+//	GET    /api/v1/kb/{ref}        one article by id or slug
+//	PUT    /api/v1/kb/{ref}        replace title, body, category, tags, status
+//	DELETE /api/v1/kb/{ref}
+func (s *Server) KBRoutes(kb *portal.KB) {
+	s.mux.HandleFunc("GET /api/v1/kb", func(w http.ResponseWriter, r *http.Request) {
+		list, err := kb.List(r.Context(), true)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if list == nil {
+			list = []*portal.Article{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"articles": list})
+	})
+	s.mux.HandleFunc("POST /api/v1/kb", func(w http.ResponseWriter, r *http.Request) {
+		var in kbInput
+		if err := decode(w, r, &in, false); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		a := in.article()
+		a.Author = s.actor(r).Name
+		if err := kb.Create(r.Context(), a); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, a)
+	})
+	s.mux.HandleFunc("GET /api/v1/kb/stats", func(w http.ResponseWriter, r *http.Request) {
+		days := 30
+		if v := r.URL.Query().Get("days"); v != "" {
+			if _, err := fmt.Sscan(v, &days); err != nil || days < 1 {
+				writeError(w, r, badRequest("days", "must be a positive number of days"))
+				return
+			}
+		}
+		st, err := kb.Stats(r.Context(), time.Now().AddDate(0, 0, -days))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	s.mux.HandleFunc("GET /api/v1/kb/{ref}", func(w http.ResponseWriter, r *http.Request) {
+		a, err := kb.Get(r.Context(), r.PathValue("ref"))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+	})
+	s.mux.HandleFunc("PUT /api/v1/kb/{ref}", func(w http.ResponseWriter, r *http.Request) {
+		cur, err := kb.Get(r.Context(), r.PathValue("ref"))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var in kbInput
+		if err := decode(w, r, &in, false); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		a := in.article()
+		a.ID, a.Slug, a.Author, a.CreatedAt = cur.ID, cur.Slug, cur.Author, cur.CreatedAt
+		if err := kb.Update(r.Context(), a); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+	})
+	s.mux.HandleFunc("DELETE /api/v1/kb/{ref}", func(w http.ResponseWriter, r *http.Request) {
+		if err := kb.Delete(r.Context(), r.PathValue("ref")); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+type kbInput struct {
+	Title    string   `json:"title"`
+	Body     string   `json:"body"`
+	Category string   `json:"category"`
+	Tags     []string `json:"tags"`
+	Status   string   `json:"status"`
+}
+
+func (in *kbInput) article() *portal.Article {
+	return &portal.Article{Title: in.Title, Body: in.Body, Category: in.Category, Tags: in.Tags, Status: in.Status}
+}
