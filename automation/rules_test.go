@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func TestConditions(t *testing.T) {
 	comment := &model.Event{Type: model.EventCommented, ActorKind: model.ActorRequester, Actor: "ann@example.com",
 		Body: model.Ptr("still broken"), Public: model.Ptr(true)}
 	cals := automation.NewCalendars(metrics.DefaultConfig().Calendars) // office: Mon-Fri 09-17 Berlin
-	monday10 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)           // 10:00 in Berlin
+	monday10 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)            // 10:00 in Berlin
 	sunday := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name  string
@@ -348,4 +349,32 @@ func TestDryRun(t *testing.T) {
 	}
 	_ = http.StatusOK
 	_ = json.Marshal
+}
+
+// TestImportedEventsSeen: events written by an import (not seen by the
+// subscription) are in the state the rules evaluate afterwards.
+func TestImportedEventsSeen(t *testing.T) {
+	rules := mustRules(t, `{"name":"urgent-reply","trigger":"commented","conditions":[{"field":"priority","op":"equals","value":"urgent"}],"actions":[{"type":"add_tags","values":["hot"]}]}`)
+	e := newEnv(t, automation.Options{Rules: rules})
+	tk := e.createTicket(`{"subject":"Imported later"}`)
+	e.call("POST", "/api/v1/tickets/"+tk.ID+"/comments", `{"body":"first"}`, 200, nil)
+	e.sync()
+	line := fmt.Sprintf(`{"id":"imp-1","ticket":%q,"type":"priority_changed","at":%q,"actor":"legacy","actor_kind":"system","priority":"urgent"}`,
+		tk.ID, e.clock.Now().Add(time.Second).Format(time.RFC3339Nano))
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/import?format=ndjson", strings.NewReader(line+"\n"))
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("import: %d", resp.StatusCode)
+	}
+	e.clock.Add(time.Minute)
+	e.call("POST", "/api/v1/tickets/"+tk.ID+"/comments", `{"body":"second"}`, 200, nil)
+	e.sync()
+	if tags := e.ticket(tk.ID).Tags; fmt.Sprint(tags) != "[hot]" {
+		t.Fatalf("the rule did not see the imported priority: tags %v", tags)
+	}
 }
