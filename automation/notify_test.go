@@ -187,7 +187,9 @@ func TestNotificationsThroughRealSMTP(t *testing.T) {
 		{"carol@example.com", fmt.Sprintf("[#%d] bob@example.com mentioned you: Printer <jammed>", tk.Number)},
 		{"ann@example.com", fmt.Sprintf("[#%d] Resolved: Printer <jammed>", tk.Number)},
 	}
-	sortSent := func(s []sent) { slices.SortFunc(s, func(a, b sent) int { return strings.Compare(a.to+a.subject, b.to+b.subject) }) }
+	sortSent := func(s []sent) {
+		slices.SortFunc(s, func(a, b sent) int { return strings.Compare(a.to+a.subject, b.to+b.subject) })
+	}
 	sortSent(got)
 	sortSent(want)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
