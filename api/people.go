@@ -84,6 +84,7 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.agents[a.Email] = true
 	s.mu.Unlock()
+	s.audited(r, "agent.created", a.Email, strings.Join(a.Teams, ", "))
 	writeJSON(w, http.StatusCreated, a)
 }
 
@@ -114,6 +115,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.teams[t.Name] = true
 	s.mu.Unlock()
+	s.audited(r, "team.created", t.Name, "")
 	writeJSON(w, http.StatusCreated, t)
 }
 
@@ -184,5 +186,6 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	s.audited(r, "agent.updated", a.Email, string(a.Availability))
 	writeJSON(w, http.StatusOK, a)
 }

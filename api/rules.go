@@ -35,6 +35,7 @@ func (s *Server) AutomationRoutes(e *automation.Engine) {
 			writeRuleError(w, r, err)
 			return
 		}
+		s.audited(r, "rule.created", rule.ID, rule.Name)
 		w.Header().Set("Location", "/api/v1/rules/"+rule.ID)
 		writeJSON(w, http.StatusCreated, rule)
 	})
@@ -55,6 +56,7 @@ func (s *Server) AutomationRoutes(e *automation.Engine) {
 			writeRuleError(w, r, err)
 			return
 		}
+		s.audited(r, "rule.updated", rule.ID, rule.Name)
 		writeJSON(w, http.StatusOK, rule)
 	})
 	m.HandleFunc("DELETE /api/v1/rules/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -62,6 +64,7 @@ func (s *Server) AutomationRoutes(e *automation.Engine) {
 			writeRuleError(w, r, err)
 			return
 		}
+		s.audited(r, "rule.deleted", r.PathValue("id"), "")
 		w.WriteHeader(http.StatusNoContent)
 	})
 	m.HandleFunc("GET /api/v1/rules/{id}/dry-run", func(w http.ResponseWriter, r *http.Request) {

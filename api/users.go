@@ -1,12 +1,14 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/deskpulse/deskpulse/auth"
+	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
 )
@@ -122,4 +124,15 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"dir": in.Dir, "seconds": time.Since(start).Seconds()})
+}
+
+// audited records a management change (rules, webhooks, agents, teams) in
+// the audit trail under the signed-in user; the change is already made, so
+// a failure to record is logged, not returned.
+func (s *Server) audited(r *http.Request, action, target, detail string) {
+	err := s.store.Audit(r.Context(), ingest.NewID(), store.AuditEntry{At: time.Now().UTC(), Actor: s.actor(r).Name,
+		Action: action, Target: target, Detail: detail})
+	if err != nil {
+		slog.Error("audit", "action", action, "target", target, "err", err)
+	}
 }

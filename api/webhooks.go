@@ -37,6 +37,7 @@ func (s *Server) WebhookRoutes(h *automation.Webhooks) {
 			writeError(w, r, err)
 			return
 		}
+		s.audited(r, "webhook.created", hook.ID, hook.URL)
 		w.Header().Set("Location", "/api/v1/webhooks/"+hook.ID)
 		writeJSON(w, http.StatusCreated, hook)
 	})
@@ -53,6 +54,7 @@ func (s *Server) WebhookRoutes(h *automation.Webhooks) {
 			writeWebhookError(w, r, err)
 			return
 		}
+		s.audited(r, "webhook.deleted", r.PathValue("id"), "")
 		w.WriteHeader(http.StatusNoContent)
 	})
 	m.HandleFunc("GET /api/v1/webhooks/{id}/deliveries", func(w http.ResponseWriter, r *http.Request) {

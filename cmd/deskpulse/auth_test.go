@@ -167,6 +167,18 @@ func TestActorIsTheSignedInUser(t *testing.T) {
 	if !strings.Contains(body, `"target":"analyst@example.com"`) {
 		t.Fatalf("audit: %s", body)
 	}
+	// So are management changes: teams and rules, under the manager.
+	if status, body := send(t, client, "POST", base+"/teams", tokens["manager"], `{"name":"Audited"}`); status != 201 {
+		t.Fatalf("team: %d %s", status, body)
+	}
+	rule := `{"name":"vip","trigger":{"on":"created"},"conditions":[{"field":"subject","op":"contains","value":"outage"}],"actions":[{"type":"set_priority","value":"urgent"}]}`
+	if status, body := send(t, client, "POST", base+"/rules", tokens["manager"], rule); status != 201 {
+		t.Fatalf("rule: %d %s", status, body)
+	}
+	_, body = send(t, client, "GET", base+"/audit?actor=manager@example.com", tokens["admin"], "")
+	if !strings.Contains(body, `"action":"team.created","target":"Audited"`) || !strings.Contains(body, `"action":"rule.created"`) {
+		t.Fatalf("audit of management changes: %s", body)
+	}
 	_, body = send(t, client, "GET", base+"/audit?actor=agent@example.com", tokens["admin"], "")
 	if !strings.Contains(body, `"action":"created"`) {
 		t.Fatalf("audit of ticket events: %s", body)
