@@ -1,20 +1,15 @@
 package automation_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/deskpulse/deskpulse/internal/testtools"
 
 	"github.com/deskpulse/deskpulse/automation"
 	"github.com/deskpulse/deskpulse/mailer"
@@ -24,118 +19,6 @@ import (
 
 // mailpit is a real SMTP server on 127.0.0.1 with an HTTP API listing what
 // it received (as in the reports tests).
-type mailpit struct {
-	smtpPort int
-	api      string
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// need finds a tool; without it the test is skipped, except under CI.
-func need(t testing.TB, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		if p := filepath.Join(home, "go", "bin", name); fileExists(p) {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("this test needs %s (make test-deps installs it)", name)
-	}
-	t.Skipf("this test needs %s (make test-deps installs it)", name)
-	return ""
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func startMailpit(t testing.TB) *mailpit {
-	t.Helper()
-	bin := need(t, "mailpit")
-	smtpPort, httpPort := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "--smtp", fmt.Sprintf("127.0.0.1:%d", smtpPort), "--listen", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--smtp-auth-accept-any", "--smtp-auth-allow-insecure",
-		"--disable-version-check", "--quiet")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	m := &mailpit{smtpPort: smtpPort, api: fmt.Sprintf("http://127.0.0.1:%d/api/v1", httpPort)}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if resp, err := http.Get(m.api + "/messages"); err == nil {
-			resp.Body.Close()
-			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", smtpPort)); err == nil {
-				c.Close()
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not start: %s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-type mpMessage struct {
-	ID, MessageID, Subject string
-	To                     []struct{ Address string }
-	HTML, Text             string
-}
-
-func (m *mailpit) get(t testing.TB, path string, out any) {
-	t.Helper()
-	resp, err := http.Get(m.api + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wait returns the n messages mailpit holds (full), oldest first, once
-// it has them and no more arrive for a moment.
-func (m *mailpit) wait(t testing.TB, n int) []*mpMessage {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var list struct{ Messages []struct{ ID string } }
-		m.get(t, "/messages", &list)
-		if len(list.Messages) >= n {
-			time.Sleep(200 * time.Millisecond)
-			m.get(t, "/messages", &list)
-			var out []*mpMessage
-			for i := len(list.Messages) - 1; i >= 0; i-- {
-				var msg mpMessage
-				m.get(t, "/message/"+list.Messages[i].ID, &msg)
-				out = append(out, &msg)
-			}
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages arrived, want %d", len(list.Messages), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func notifySettings() notify.Settings {
 	var s notify.Settings
 	s.Enabled, s.StatusURL = true, "https://help.example.com/t/{number}"
@@ -149,12 +32,12 @@ func notifySettings() notify.Settings {
 // assignment, a public reply, an @mention in an internal note and the
 // resolution each send one e-mail with a text and an HTML part.
 func TestNotificationsThroughRealSMTP(t *testing.T) {
-	mp := startMailpit(t)
+	mp := testtools.StartMailpit(t)
 	defaults, err := automation.ParseRules(automation.Specs(automation.DefaultRules()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	smtp := mailer.SMTP{Host: "127.0.0.1", Port: mp.smtpPort, TLS: "none", From: "help@example.com", Timeout: 5 * time.Second}
+	smtp := mailer.SMTP{Host: "127.0.0.1", Port: mp.SMTPPort, TLS: "none", From: "help@example.com", Timeout: 5 * time.Second}
 	e := newEnv(t, automation.Options{Rules: defaults[:1],
 		Routing: automation.Routing{Teams: map[string]automation.TeamRouting{"IT": {Mode: "least_loaded"}}}},
 		func(st *store.Store) automation.Mailer { return notify.New(st, notifySettings(), smtp) })
@@ -168,7 +51,7 @@ func TestNotificationsThroughRealSMTP(t *testing.T) {
 	e.as("bob@example.com", "POST", "/api/v1/tickets/"+tk.ID+"/resolve", ``, 200)
 	e.sync()
 
-	msgs := mp.wait(t, 5)
+	msgs := mp.WaitFull(t, 5)
 	if len(msgs) != 5 {
 		t.Fatalf("%d messages, want 5", len(msgs))
 	}
@@ -211,9 +94,9 @@ func TestNotificationsThroughRealSMTP(t *testing.T) {
 // TestMailQueueSurvivesRestart: e-mails queued while the SMTP server is
 // unreachable are retried, and sent after a restart, each once.
 func TestMailQueueSurvivesRestart(t *testing.T) {
-	mp := startMailpit(t)
+	mp := testtools.StartMailpit(t)
 	var port atomic.Int64
-	port.Store(int64(freePort(t))) // nothing listens there
+	port.Store(int64(testtools.FreePort(t))) // nothing listens there
 	var last *notify.Notifier
 	mk := func(st *store.Store) automation.Mailer {
 		smtp := mailer.SMTP{Host: "127.0.0.1", Port: int(port.Load()), TLS: "none", From: "help@example.com", Timeout: 2 * time.Second}
@@ -245,9 +128,9 @@ func TestMailQueueSurvivesRestart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	port.Store(int64(mp.smtpPort))
+	port.Store(int64(mp.SMTPPort))
 	e.restart()
-	msgs := mp.wait(t, 3)
+	msgs := mp.WaitFull(t, 3)
 	if len(msgs) != 3 {
 		t.Fatalf("%d messages after the restart, want 3", len(msgs))
 	}

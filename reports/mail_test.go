@@ -3,151 +3,23 @@ package reports
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/deskpulse/deskpulse/internal/testtools"
+
 	"github.com/xuri/excelize/v2"
 )
 
-// mailpit is a real SMTP server on 127.0.0.1 with an HTTP API that lists
-// the messages it received and returns their parts.
-type mailpit struct {
-	smtpPort int
-	api      string
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func startMailpit(t testing.TB) *mailpit {
-	t.Helper()
-	bin := need(t, "mailpit")
-	smtpPort, httpPort := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "--smtp", fmt.Sprintf("127.0.0.1:%d", smtpPort), "--listen", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--smtp-auth-accept-any", "--smtp-auth-allow-insecure",
-		"--disable-version-check", "--quiet")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	m := &mailpit{smtpPort: smtpPort, api: fmt.Sprintf("http://127.0.0.1:%d/api/v1", httpPort)}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(m.api + "/messages")
-		if err == nil {
-			resp.Body.Close()
-			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", smtpPort)); err == nil {
-				c.Close()
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not start: %s", logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-type mpSummary struct {
-	ID      string
-	Subject string
-}
-
-type mpMessage struct {
-	ID          string
-	MessageID   string
-	Subject     string
-	To          []struct{ Address string }
-	HTML, Text  string
-	Attachments []struct {
-		PartID, FileName, ContentType string
-		Size                          int
-	}
-}
-
-func (m *mailpit) messages(t testing.TB) []mpSummary {
-	t.Helper()
-	resp, err := http.Get(m.api + "/messages")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct{ Messages []mpSummary }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Messages
-}
-
-func (m *mailpit) message(t testing.TB, id string) *mpMessage {
-	t.Helper()
-	resp, err := http.Get(m.api + "/message/" + id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out mpMessage
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return &out
-}
-
-func (m *mailpit) part(t testing.TB, id, part string) []byte {
-	t.Helper()
-	resp, err := http.Get(m.api + "/message/" + id + "/part/" + part)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return data
-}
-
-// waitMessages waits until mailpit holds n messages (and a little
-// longer, so that an extra one would be seen).
-func (m *mailpit) waitMessages(t testing.TB, n int) []mpSummary {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		msgs := m.messages(t)
-		if len(msgs) >= n {
-			time.Sleep(300 * time.Millisecond)
-			return m.messages(t)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages arrived, want %d", len(msgs), n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (e *env) service(t testing.TB, mp *mailpit, defs ...Definition) *Service {
+func (e *env) service(t testing.TB, mp *testtools.Mailpit, defs ...Definition) *Service {
 	t.Helper()
 	port := 1
 	if mp != nil {
-		port = mp.smtpPort
+		port = mp.SMTPPort
 	}
 	s, err := New(e.st, e.eng, Settings{CatchUp: 24 * time.Hour, Retry: Retry{Attempts: 3, Backoff: 50 * time.Millisecond}, Schedules: defs},
 		SMTP{Host: "127.0.0.1", Port: port, TLS: "none", Username: "deskpulse", Password: "s3cret", From: "deskpulse@example.com", Timeout: 5 * time.Second})
@@ -163,7 +35,7 @@ func (e *env) service(t testing.TB, mp *mailpit, defs ...Definition) *Service {
 // the delivered message back and checks the HTML's numbers and the
 // attached workbook's numbers against the metrics summary.
 func TestReportEmailThroughRealSMTP(t *testing.T) {
-	mp := startMailpit(t)
+	mp := testtools.StartMailpit(t)
 	e := newEnv(t)
 	s := e.service(t, mp, Definition{Name: "weekly-ops", Cron: "0 7 * * MON", Timezone: "Europe/Berlin", Period: "previous_week",
 		Recipients: []string{"lead@example.com", "boss@example.com"}, Formats: []string{"xlsx", "csv"}})
@@ -174,11 +46,11 @@ func TestReportEmailThroughRealSMTP(t *testing.T) {
 	if run.Status != RunSent || run.Attempts != 1 {
 		t.Fatalf("run %+v", run)
 	}
-	msgs := mp.waitMessages(t, 1)
+	msgs := mp.Wait(t, 1)
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages", len(msgs))
 	}
-	msg := mp.message(t, msgs[0].ID)
+	msg := mp.Message(t, msgs[0].ID)
 	if !strings.Contains(msg.Subject, "weekly-ops") || len(msg.To) != 2 {
 		t.Fatalf("subject %q to %v", msg.Subject, msg.To)
 	}
@@ -220,9 +92,9 @@ func TestReportEmailThroughRealSMTP(t *testing.T) {
 	for _, a := range msg.Attachments {
 		switch {
 		case strings.HasSuffix(a.FileName, ".xlsx"):
-			xlsx = mp.part(t, msg.ID, a.PartID)
+			xlsx = mp.Part(t, msg.ID, a.PartID)
 		case strings.HasSuffix(a.FileName, ".csv"):
-			csvData = mp.part(t, msg.ID, a.PartID)
+			csvData = mp.Part(t, msg.ID, a.PartID)
 		}
 	}
 	if xlsx == nil || csvData == nil {
@@ -256,7 +128,7 @@ func TestReportEmailThroughRealSMTP(t *testing.T) {
 // deskpulse was down is sent at start; restarting again, or the schedule
 // firing again for the same period, sends nothing more.
 func TestScheduleSendsEachPeriodOnceAcrossRestarts(t *testing.T) {
-	mp := startMailpit(t)
+	mp := testtools.StartMailpit(t)
 	e := newEnv(t)
 	now := testEnd.Add(24 * time.Hour) // 2026-04-02 06:00 UTC, 08:00 Berlin
 	def := Definition{Name: "daily", Cron: "0 7 * * *", Timezone: "Europe/Berlin", Period: "previous_day", Recipients: []string{"lead@example.com"}}
@@ -271,7 +143,7 @@ func TestScheduleSendsEachPeriodOnceAcrossRestarts(t *testing.T) {
 		}
 		s.Close()
 		if restart == 0 {
-			mp.waitMessages(t, 1)
+			mp.Wait(t, 1)
 		}
 	}
 	// An "every second" schedule for the same period fires repeatedly but
@@ -285,7 +157,7 @@ func TestScheduleSendsEachPeriodOnceAcrossRestarts(t *testing.T) {
 	}
 	time.Sleep(2500 * time.Millisecond)
 	s.Close()
-	msgs := mp.messages(t)
+	msgs := mp.Messages(t)
 	runs, _ := s.Runs(context.Background(), "daily", 100)
 	sent := map[string]int{}
 	for _, r := range runs {

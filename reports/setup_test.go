@@ -3,7 +3,6 @@ package reports
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -103,38 +102,4 @@ func (e *env) close() {
 		e.st.Close()
 		e.w = nil
 	}
-}
-
-// need finds a tool the test uses. Without it the test is skipped with
-// the reason, except under CI (CI=true), where it fails: CI installs
-// every tool (make test-deps).
-func need(t testing.TB, names ...string) string {
-	t.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-		// go install puts mailpit in $GOBIN or $GOPATH/bin, often not on PATH.
-		dirs := []string{os.Getenv("GOBIN")}
-		if gp := os.Getenv("GOPATH"); gp != "" {
-			dirs = append(dirs, filepath.Join(filepath.SplitList(gp)[0], "bin"))
-		}
-		if home, err := os.UserHomeDir(); err == nil {
-			dirs = append(dirs, filepath.Join(home, "go", "bin"))
-		}
-		for _, d := range dirs {
-			if d == "" {
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(d, n)); err == nil {
-				return filepath.Join(d, n)
-			}
-		}
-	}
-	msg := "this test needs " + names[0] + " (make test-deps installs it)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
 }

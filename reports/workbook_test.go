@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskpulse/deskpulse/internal/testtools"
+
 	"github.com/xuri/excelize/v2"
 
 	"github.com/deskpulse/deskpulse/metrics"
@@ -332,7 +334,7 @@ func TestCSVIsTheTicketsSheet(t *testing.T) {
 // convert every sheet to CSV and checks the Tickets sheet's rows and
 // values against the per-ticket figures.
 func TestLibreOfficeReadsWorkbook(t *testing.T) {
-	soffice := need(t, "soffice", "libreoffice")
+	soffice := testtools.Need(t, "soffice", "libreoffice")
 	e := newEnv(t)
 	q := testQuery(t, e, url.Values{"from": {"2026-03-25"}, "to": {"2026-04-01"}})
 	path, info := writeTestWorkbook(t, e, q)
