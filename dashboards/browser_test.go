@@ -5,38 +5,19 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/deskpulse/deskpulse/internal/testtools"
+
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/deskpulse/deskpulse/dashboards"
 )
-
-// chromiumPath finds Chromium (Debian package chromium). Without it the
-// browser test skips on a developer's machine and fails under CI, where
-// `make test` installs it.
-func chromiumPath(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	msg := "Chromium is not installed (/usr/bin/chromium): `make test` installs it (apt-get install chromium)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg + "; skipping the browser test")
-	return ""
-}
 
 // browser is one headless Chromium tab that records what a person would
 // notice: console errors, uncaught exceptions, failed loads and requests
@@ -50,18 +31,8 @@ type browser struct {
 }
 
 func newBrowser(t *testing.T, serverURL string) *browser {
-	path := chromiumPath(t)
 	u, _ := url.Parse(serverURL)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1000),
-	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), testtools.ChromiumOptions(t, 1440, 1000)...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
@@ -200,7 +171,7 @@ func TestPagesInBrowser(t *testing.T) {
 	if !dashboards.EChartsEmbedded() {
 		t.Fatalf("ECharts %s is not embedded: run `%s` first", dashboards.EChartsVersion, dashboards.MakeTarget)
 	}
-	chromiumPath(t)
+	testtools.Chromium(t) // skip early, before loading demo data
 	e := startEnv(t, 4000)
 	b := newBrowser(t, e.srv.URL)
 

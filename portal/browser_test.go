@@ -4,12 +4,11 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/deskpulse/deskpulse/internal/testtools"
 
 	"github.com/chromedp/chromedp"
 
@@ -17,55 +16,9 @@ import (
 	"github.com/deskpulse/deskpulse/model"
 )
 
-// browser starts headless Chromium and collects console errors (a
-// Content-Security-Policy violation shows as one).
+// browser starts headless Chromium and collects console errors.
 func browser(t *testing.T) (context.Context, func() []string) {
-	t.Helper()
-	chromium := ""
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			chromium = p
-		}
-	}
-	if chromium == "" {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			chromium = p
-		}
-	}
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Chromium is missing: `make test` installs it")
-		}
-		t.Skip("Chromium is not installed; `make test` installs it")
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(cancel3)
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var problems []string
-	go func() {
-		for msg, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			if msg.Type == chromedp.ConsoleError || msg.IsException() {
-				mu.Lock()
-				problems = append(problems, msg.Text)
-				mu.Unlock()
-			}
-		}
-	}()
-	return ctx, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), problems...) }
+	return testtools.Browser(t, 1100, 900)
 }
 
 func shot(ctx context.Context, name string) {

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/deskpulse/deskpulse/internal/testtools"
 
 	"github.com/chromedp/chromedp"
 
@@ -20,23 +20,6 @@ import (
 // sign-in, and see the overview drawn, all under the real security
 // headers (a Content-Security-Policy violation shows as a console error).
 func TestSignInAndDashboardUnderTheRealGate(t *testing.T) {
-	chromium := ""
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			chromium = p
-		}
-	}
-	if chromium == "" {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			chromium = p
-		}
-	}
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Chromium is missing: `make test` installs it")
-		}
-		t.Skip("Chromium is not installed; `make test` installs it")
-	}
 	if !dashboards.EChartsEmbedded() {
 		t.Fatal("ECharts is not embedded: run `make assets` before the tests")
 	}
@@ -47,33 +30,7 @@ func TestSignInAndDashboardUnderTheRealGate(t *testing.T) {
 	defer m.Close()
 	base := "http://" + m.Addr()
 
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
-	defer cancel()
-	ctx, cancel2 := chromedp.NewContext(actx)
-	defer cancel2()
-	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel3()
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var problems []string
-	go func() {
-		for msg, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			if msg.Type == chromedp.ConsoleError || msg.IsException() {
-				mu.Lock()
-				problems = append(problems, msg.Text)
-				mu.Unlock()
-			}
-		}
-	}()
+	ctx, consoleErrors := testtools.Browser(t, 1280, 900)
 
 	err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`form.demo button`)))
 	if err != nil {
@@ -110,9 +67,7 @@ func TestSignInAndDashboardUnderTheRealGate(t *testing.T) {
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "signin.png"), signin, 0o644)
 	os.WriteFile(filepath.Join(dir, "overview-signed-in.png"), overview, 0o644)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
+	if problems := consoleErrors(); len(problems) > 0 {
 		t.Fatalf("console errors under the real gate:\n%s", strings.Join(problems, "\n"))
 	}
 }
