@@ -83,16 +83,16 @@ type Gate struct {
 	// Demo, when set and true, offers the demo sign-in (loopback server
 	// holding demo data).
 	Demo      func() bool
-	perToken  *limiters
-	perSignIn *limiters
+	perToken  *Limiter
+	perSignIn *Limiter
 }
 
 // NewGate returns a gate; tokenRate is the steady requests per second
 // allowed per user (burst 2x), 0 for no limit.
 func NewGate(svc *Service, tokenRate float64) *Gate {
-	g := &Gate{svc: svc, perSignIn: newLimiters(rate.Every(6*time.Second), 5)}
+	g := &Gate{svc: svc, perSignIn: NewLimiter(rate.Every(6*time.Second), 5)}
 	if tokenRate > 0 {
-		g.perToken = newLimiters(rate.Limit(tokenRate), int(2*tokenRate))
+		g.perToken = NewLimiter(rate.Limit(tokenRate), int(2*tokenRate))
 	}
 	return g
 }
@@ -162,7 +162,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		if g.perToken != nil {
-			if ok, wait := g.perToken.allow(user.Email); !ok {
+			if ok, wait := g.perToken.Allow(user.Email); !ok {
 				h.Set("Retry-After", strconv.Itoa(wait))
 				deny(w, r, http.StatusTooManyRequests, "rate_limited", "too many requests; retry after "+strconv.Itoa(wait)+" s")
 				return
@@ -210,21 +210,23 @@ func deny(w http.ResponseWriter, r *http.Request, status int, code, msg string) 
 	pageTmpl.Execute(w, pageData{Title: http.StatusText(status), Error: msg})
 }
 
-// limiters are token buckets by key (user or client IP).
-type limiters struct {
+// Limiter is a set of token buckets by key (a user, a client address):
+// the rate limits of sign-in, API tokens and the public portal.
+type Limiter struct {
 	mu    sync.Mutex
 	every rate.Limit
 	burst int
 	m     map[string]*rate.Limiter
 }
 
-func newLimiters(every rate.Limit, burst int) *limiters {
-	return &limiters{every: every, burst: burst, m: map[string]*rate.Limiter{}}
+// NewLimiter allows each key a burst, refilled at every per second.
+func NewLimiter(every rate.Limit, burst int) *Limiter {
+	return &Limiter{every: every, burst: burst, m: map[string]*rate.Limiter{}}
 }
 
-// allow takes one token for key; when none is left it says how many
-// seconds to wait.
-func (l *limiters) allow(key string) (bool, int) {
+// Allow takes one token for key; when none is left it says how many
+// seconds to wait (for Retry-After).
+func (l *Limiter) Allow(key string) (bool, int) {
 	l.mu.Lock()
 	lim := l.m[key]
 	if lim == nil {
@@ -243,7 +245,8 @@ func (l *limiters) allow(key string) (bool, int) {
 	return true, 0
 }
 
-func clientIP(r *http.Request) string {
+// ClientIP is the address a request came from.
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -283,7 +286,7 @@ func formCSRF(r *http.Request) bool {
 
 func (g *Gate) signIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if ok, wait := g.perSignIn.allow(clientIP(r)); !ok {
+	if ok, wait := g.perSignIn.Allow(ClientIP(r)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(wait))
 		g.renderSignIn(w, r, http.StatusTooManyRequests, "Too many sign-in attempts; wait "+strconv.Itoa(wait)+" seconds.", "")
 		return

@@ -21,7 +21,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/mail"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
@@ -58,10 +58,8 @@ type Portal struct {
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 
-	mu       sync.Mutex
-	every    rate.Limit
-	burst    int
-	limiters map[string]*rate.Limiter
+	mu      sync.Mutex
+	limiter *auth.Limiter // posts per client address
 }
 
 // New makes the portal of a store and its writer. dbPath is the DuckDB
@@ -72,7 +70,7 @@ func New(st *store.Store, w *ingest.Writer, dbPath string) *Portal {
 	if dbPath != "" {
 		dir = filepath.Join(filepath.Dir(dbPath), "attachments")
 	}
-	p := &Portal{st: st, w: w, dir: dir, KB: NewKB(st), Now: time.Now, limiters: map[string]*rate.Limiter{}}
+	p := &Portal{st: st, w: w, dir: dir, KB: NewKB(st), Now: time.Now}
 	p.SetRateLimit(time.Minute, 5)
 	return p
 }
@@ -82,32 +80,16 @@ func New(st *store.Store, w *ingest.Writer, dbPath string) *Portal {
 func (p *Portal) SetRateLimit(every time.Duration, burst int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.every, p.burst, p.limiters = rate.Every(every), burst, map[string]*rate.Limiter{}
+	p.limiter = auth.NewLimiter(rate.Every(every), burst)
 }
 
 // allow takes one token of the client's bucket; otherwise it says how
 // many seconds to wait.
 func (p *Portal) allow(r *http.Request) (bool, int) {
-	ip := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(ip); err == nil {
-		ip = host
-	}
 	p.mu.Lock()
-	lim := p.limiters[ip]
-	if lim == nil {
-		if len(p.limiters) > 100_000 {
-			p.limiters = map[string]*rate.Limiter{}
-		}
-		lim = rate.NewLimiter(p.every, p.burst)
-		p.limiters[ip] = lim
-	}
+	lim := p.limiter
 	p.mu.Unlock()
-	res := lim.Reserve()
-	if d := res.Delay(); d > 0 {
-		res.Cancel()
-		return false, int(d.Seconds()) + 1
-	}
-	return true, 0
+	return lim.Allow(auth.ClientIP(r))
 }
 
 // Register mounts the portal's routes on mux and returns p.
