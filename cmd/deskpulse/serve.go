@@ -39,6 +39,9 @@ var serveCommand = &command{
 			return err
 		}
 		fmt.Printf("deskpulse is running at http://%s/ (API under /api/v1; Ctrl+C stops it)\n", m.Addr())
+		if demo, _ := m.Store.HasDemoData(ctx); demo && m.onLoopback() {
+			fmt.Println("It holds demo data: open the address and press \"Demo sign-in\".")
+		}
 		<-ctx.Done()
 		slog.Info("shutting down")
 		return m.Close()
