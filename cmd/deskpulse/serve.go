@@ -38,7 +38,11 @@ var serveCommand = &command{
 			m.Close()
 			return err
 		}
-		fmt.Printf("deskpulse is running at http://%s/ (API under /api/v1; Ctrl+C stops it)\n", m.Addr())
+		scheme := "http"
+		if cfg.TLS.Cert != "" {
+			scheme = "https"
+		}
+		fmt.Printf("deskpulse is running at %s://%s/ (API under /api/v1; Ctrl+C stops it)\n", scheme, m.Addr())
 		if demo, _ := m.Store.HasDemoData(ctx); demo && m.onLoopback() {
 			fmt.Println("It holds demo data: open the address and press \"Demo sign-in\".")
 		}
