@@ -46,6 +46,10 @@ test-deps: assets
 		if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libreoffice-calc-nogui; \
 		else echo "LibreOffice is missing: run 'sudo apt-get install -y libreoffice-calc-nogui' (the workbook test reads the export with it)"; fi; \
 	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+		else echo "PostgreSQL is missing: run 'sudo apt-get install -y postgresql' (the benchmark's PostgreSQL comparison test needs it)"; fi; \
+	fi
 	@if ! command -v mailpit >/dev/null 2>&1 && [ ! -x "$$($(GO) env GOPATH)/bin/mailpit" ]; then \
 		$(GO) install github.com/axllent/mailpit@v1.27.11; \
 	fi

@@ -50,6 +50,9 @@ func TestBenchPostgres(t *testing.T) {
 		t.Skip("starts a PostgreSQL cluster")
 	}
 	if _, err := bench.FindPostgres(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v: `make test` installs PostgreSQL (apt-get install postgresql)", err)
+		}
 		t.Skip(err)
 	}
 	var out, log bytes.Buffer
