@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskpulse/deskpulse/model"
 )
@@ -329,5 +330,43 @@ func TestUserCommandAndPasswordSignIn(t *testing.T) {
 	// An analyst may read metrics but not tickets.
 	if status, _ := send(t, browser, "GET", "http://"+m.Addr()+"/api/v1/tickets", "", ""); status != 403 {
 		t.Fatalf("analyst on tickets: %d", status)
+	}
+}
+
+func TestSessionsExpire(t *testing.T) {
+	m, tokens := authServer(t)
+	// Cookie expiry has one-second resolution, so keep the TTL at seconds.
+	m.Auth.SessionTTL = 2 * time.Second
+	base := "http://" + m.Addr()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, _ := browser.Get(base + "/signin")
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(raw))[1]
+	resp, err := browser.PostForm(base+"/signin", url.Values{"csrf": {csrf}, "email": {"agent@example.com"}, "secret": {tokens["agent"]}, "next": {"/api/v1/tickets?limit=1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("sign-in: %d at %s %s", resp.StatusCode, resp.Request.URL, b)
+	}
+	// The server refuses the session itself once it expired, even when a
+	// client keeps sending the cookie.
+	cookies := jar.Cookies(resp.Request.URL)
+	time.Sleep(2200 * time.Millisecond)
+	req, _ := http.NewRequest("GET", base+"/api/v1/tickets", nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	expired, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired.Body.Close()
+	if status := expired.StatusCode; status != 401 {
+		t.Fatalf("an expired session still works: %d", status)
 	}
 }
