@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
 )
 
@@ -58,40 +60,33 @@ func exportName(from, to time.Time, loc *time.Location, ext string) string {
 }
 
 func (s *Service) exportXLSX(w http.ResponseWriter, r *http.Request) {
-	q, err := s.ExportQuery(r.URL.Query())
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	// The workbook is assembled from temporary files and zipped straight
-	// into the response, so memory stays flat; errors before the first
-	// byte are JSON, later ones abort the download.
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+exportName(q.From, q.To, q.TZ, "xlsx")+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := &commitWriter{w: w}
-	if _, err := WriteWorkbook(r.Context(), s.eng, q, cw); err != nil {
-		if !cw.started {
-			w.Header().Del("Content-Disposition")
-			writeError(w, r, err)
-			return
-		}
-		slog.Error("export aborted", "err", err)
-		panic(http.ErrAbortHandler)
-	}
+	// into the response, so memory stays flat.
+	s.export(w, r, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		func(q metrics.Query, out io.Writer) error {
+			_, err := WriteWorkbook(r.Context(), s.eng, q, out)
+			return err
+		})
 }
 
 func (s *Service) exportCSV(w http.ResponseWriter, r *http.Request) {
+	s.export(w, r, "csv", "text/csv; charset=utf-8",
+		func(q metrics.Query, out io.Writer) error { _, err := WriteCSV(r.Context(), s.eng, q, out); return err })
+}
+
+// export streams a download of the query in the request: errors before
+// the first byte are JSON, later ones abort the download.
+func (s *Service) export(w http.ResponseWriter, r *http.Request, ext, contentType string, write func(metrics.Query, io.Writer) error) {
 	q, err := s.ExportQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+exportName(q.From, q.To, q.TZ, "csv")+`"`)
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+exportName(q.From, q.To, q.TZ, ext)+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := &commitWriter{w: w}
-	if _, err := WriteCSV(r.Context(), s.eng, q, cw); err != nil {
+	if err := write(q, cw); err != nil {
 		if !cw.started {
 			w.Header().Del("Content-Disposition")
 			writeError(w, r, err)

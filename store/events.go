@@ -74,20 +74,7 @@ func (s *Store) MaxSeq(ctx context.Context) (int64, error) {
 
 // TicketEvents returns a ticket's timeline, oldest first.
 func (s *Store) TicketEvents(ctx context.Context, ticketID string) ([]*model.Event, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE ticket_id = ? ORDER BY occurred_at, seq`, ticketID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*model.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.events(ctx, `SELECT `+eventColumns+` FROM events WHERE ticket_id = ? ORDER BY occurred_at, seq`, ticketID)
 }
 
 func scanEvent(rows *sql.Rows) (*model.Event, error) {
