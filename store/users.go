@@ -86,16 +86,18 @@ func (s *Store) CreateToken(ctx context.Context, hash string, t *Token) error {
 
 // UserByTokenHash returns the user owning a live token.
 func (s *Store) UserByTokenHash(ctx context.Context, hash string) (*model.User, error) {
-	var email string
-	err := s.DB.QueryRowContext(ctx, `SELECT user_email FROM tokens WHERE hash = ? AND revoked_at IS NULL`, hash).Scan(&email)
+	// One query: every API request authenticates through here.
+	var u model.User
+	var role string
+	err := s.DB.QueryRowContext(ctx, `SELECT u.email, u.name, u.role, u.created_at
+		FROM tokens t JOIN users u ON u.email = t.user_email
+		WHERE t.hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL`, hash).
+		Scan(&u.Email, &u.Name, &role, &u.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, model.ErrNotFound
 	}
-	if err != nil {
-		return nil, err
-	}
-	u, _, err := s.User(ctx, email)
-	return u, err
+	u.Role = model.Role(role)
+	return &u, err
 }
 
 // Tokens lists tokens (prefix only), optionally of one user.
@@ -147,18 +149,22 @@ func (s *Store) CreateSession(ctx context.Context, hash, email, csrf string, cre
 
 // SessionByHash returns a live session.
 func (s *Store) SessionByHash(ctx context.Context, hash string, now time.Time) (*Session, error) {
-	var email string
-	var sess Session
-	err := s.DB.QueryRowContext(ctx, `SELECT user_email, csrf, expires_at FROM sessions WHERE hash = ? AND expires_at > ?`, hash, now).
-		Scan(&email, &sess.CSRF, &sess.ExpiresAt)
+	// One query: every signed-in page view authenticates through here.
+	var u model.User
+	var role string
+	sess := Session{User: &u}
+	err := s.DB.QueryRowContext(ctx, `SELECT u.email, u.name, u.role, u.created_at, s.csrf, s.expires_at
+		FROM sessions s JOIN users u ON u.email = s.user_email
+		WHERE s.hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`, hash, now).
+		Scan(&u.Email, &u.Name, &role, &u.CreatedAt, &sess.CSRF, &sess.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, model.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	sess.User, _, err = s.User(ctx, email)
-	return &sess, err
+	u.Role = model.Role(role)
+	return &sess, nil
 }
 
 // DeleteSession signs a browser out.
