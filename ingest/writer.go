@@ -315,7 +315,9 @@ func (w *Writer) decide(ctx context.Context, batch []*request) ([]staged, []*mod
 			outcomes[i].err = err
 			continue
 		}
-		touched[id] = next
+		if len(evs) > 0 { // a no-op leaves the stored ticket as it is
+			touched[id] = next
+		}
 		events = append(events, evs...)
 		outcomes[i].result = &Result{Ticket: next.Clone(), Events: evs}
 	}
