@@ -15,7 +15,7 @@ func (p *Portal) registerKB(mux *http.ServeMux) {
 	mux.HandleFunc("GET /kb", p.kbIndex)
 	mux.HandleFunc("GET /kb/suggest", p.kbSuggest)
 	mux.HandleFunc("GET /kb/{slug}", p.kbArticle)
-	mux.HandleFunc("POST /kb/{slug}/vote", p.kbVote)
+	mux.Handle("POST /kb/{slug}/vote", p.protect(p.kbVote))
 }
 
 type kbIndexPage struct {

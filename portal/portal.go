@@ -60,6 +60,8 @@ type Portal struct {
 
 	mu      sync.Mutex
 	limiter *auth.Limiter // posts per client address
+	// csrf refuses cross-origin posts; see protect.
+	csrf *http.CrossOriginProtection
 }
 
 // New makes the portal of a store and its writer. dbPath is the DuckDB
@@ -70,10 +72,21 @@ func New(st *store.Store, w *ingest.Writer, dbPath string) *Portal {
 	if dbPath != "" {
 		dir = filepath.Join(filepath.Dir(dbPath), "attachments")
 	}
-	p := &Portal{st: st, w: w, dir: dir, KB: NewKB(st), Now: time.Now}
+	p := &Portal{st: st, w: w, dir: dir, KB: NewKB(st), Now: time.Now, csrf: http.NewCrossOriginProtection()}
+	p.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slog.Info("portal: cross-origin post refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		render(w, http.StatusForbidden, "refused.html", nil)
+	}))
 	p.SetRateLimit(time.Minute, 5)
 	return p
 }
+
+// protect refuses posts that a browser made on behalf of another site
+// (CSRF). The portal has no account or session to bind a token to, so it
+// relies on what browsers say about a request's origin (Sec-Fetch-Site,
+// else Origin against Host): forms keep working without JavaScript and
+// without a cookie. Signed-in pages use auth's session token instead.
+func (p *Portal) protect(h http.HandlerFunc) http.Handler { return p.csrf.Handler(h) }
 
 // SetRateLimit allows each client IP a burst of posts (new tickets,
 // replies, ratings), refilled one per every.
@@ -98,7 +111,7 @@ func (p *Portal) Register(mux *http.ServeMux) *Portal {
 		http.Redirect(w, r, "/support/new", http.StatusFound)
 	})
 	mux.HandleFunc("GET /support/new", p.newForm)
-	mux.HandleFunc("POST /support/new", p.create)
+	mux.Handle("POST /support/new", p.protect(p.create))
 	assets, _ := fs.Sub(files, "assets")
 	mux.Handle("GET /static/portal/", http.StripPrefix("/static/portal/", http.FileServerFS(assets)))
 	p.registerStatus(mux)

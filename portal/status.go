@@ -15,9 +15,9 @@ import (
 
 func (p *Portal) registerStatus(mux *http.ServeMux) {
 	mux.HandleFunc("GET /support/t/{token}", p.statusPage)
-	mux.HandleFunc("POST /support/t/{token}/reply", p.reply)
-	mux.HandleFunc("POST /support/t/{token}/rate", p.rate)
-	mux.HandleFunc("POST /support/t/{token}/revoke", p.revoke)
+	mux.Handle("POST /support/t/{token}/reply", p.protect(p.reply))
+	mux.Handle("POST /support/t/{token}/rate", p.protect(p.rate))
+	mux.Handle("POST /support/t/{token}/revoke", p.protect(p.revoke))
 	p.registerAttachments(mux)
 }
 
