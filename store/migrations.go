@@ -255,6 +255,12 @@ var migrations = []string{
 		query       VARCHAR NOT NULL DEFAULT '',
 		occurred_at TIMESTAMPTZ NOT NULL
 	);`,
+	// 10: the web form's visits (package portal): the kb_events of one
+	// visit to /support/new (suggestions shown, articles opened from them,
+	// the page left, the form posted) share a random session id, so the
+	// self-service metrics can tell a form left after a suggestion from
+	// one that became a ticket. '' for events outside the form.
+	`ALTER TABLE kb_events ADD COLUMN session VARCHAR DEFAULT ''`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
