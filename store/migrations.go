@@ -261,6 +261,19 @@ var migrations = []string{
 	// self-service metrics can tell a form left after a suggestion from
 	// one that became a ticket. '' for events outside the form.
 	`ALTER TABLE kb_events ADD COLUMN session VARCHAR DEFAULT ''`,
+	// 11: the e-mail channel (packages mailin and notify): every
+	// Message-ID deskpulse received or sent for a ticket, so that a reply's
+	// In-Reply-To or References finds its ticket, and the threading
+	// headers of queued e-mails.
+	`CREATE TABLE mail_messages (
+		message_id VARCHAR PRIMARY KEY,
+		ticket_id  VARCHAR NOT NULL,
+		direction  VARCHAR NOT NULL,
+		created_at TIMESTAMPTZ NOT NULL
+	);
+	ALTER TABLE mail_outbox ADD COLUMN in_reply_to VARCHAR DEFAULT '';
+	ALTER TABLE mail_outbox ADD COLUMN refs VARCHAR DEFAULT '';
+	ALTER TABLE mail_outbox ADD COLUMN reply_to VARCHAR DEFAULT '';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
