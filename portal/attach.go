@@ -77,17 +77,42 @@ func (p *Portal) uploads(r *http.Request) ([]upload, string) {
 		if err != nil || len(data) > MaxAttachment {
 			return nil, "The attachments could not be read."
 		}
-		if len(data) == 0 {
-			return nil, name + " is empty."
+		u, problem := checkFile(name, data)
+		if problem != "" {
+			return nil, problem
 		}
-		ctype := http.DetectContentType(data)
-		base, _, _ := mime.ParseMediaType(ctype)
-		if !allowedTypes[base] {
-			return nil, fmt.Sprintf("%s: files of this type (%s) are not accepted; please send images, PDF, plain text or ZIP.", name, base)
-		}
-		out = append(out, upload{name: name, ctype: ctype, data: data})
+		out = append(out, u)
 	}
 	return out, ""
+}
+
+// checkFile sniffs a file's type and refuses an empty one or one of a
+// type not accepted; the second result is the problem to show.
+func checkFile(name string, data []byte) (upload, string) {
+	if len(data) == 0 {
+		return upload{}, name + " is empty."
+	}
+	ctype := http.DetectContentType(data)
+	base, _, _ := mime.ParseMediaType(ctype)
+	if !allowedTypes[base] {
+		return upload{}, fmt.Sprintf("%s: files of this type (%s) are not accepted; please send images, PDF, plain text or ZIP.", name, base)
+	}
+	return upload{name: name, ctype: ctype, data: data}, ""
+}
+
+// SaveAttachment keeps one file of a ticket that came another way than
+// the form (inbound e-mail, package mailin), under the form's rules: at
+// most MaxAttachment bytes, type sniffed and one of those accepted.
+func (p *Portal) SaveAttachment(ctx context.Context, ticketID, by, filename string, data []byte) error {
+	name := cleanName(filename)
+	if len(data) > MaxAttachment {
+		return fmt.Errorf("%s is larger than %d MB", name, MaxAttachment>>20)
+	}
+	u, problem := checkFile(name, data)
+	if problem != "" {
+		return errors.New(problem)
+	}
+	return p.saveUploads(ctx, ticketID, by, []upload{u})
 }
 
 // cleanName keeps a file name displayable and harmless in headers.

@@ -11,12 +11,7 @@ package portal
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"database/sql"
 	"embed"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -112,6 +107,7 @@ func (p *Portal) Register(mux *http.ServeMux) *Portal {
 	})
 	mux.HandleFunc("GET /support/new", p.newForm)
 	mux.Handle("POST /support/new", p.protect(p.create))
+	mux.Handle("POST /support/new/left", p.protect(p.left))
 	assets, _ := fs.Sub(files, "assets")
 	mux.Handle("GET /static/portal/", http.StripPrefix("/static/portal/", http.FileServerFS(assets)))
 	p.registerStatus(mux)
@@ -119,9 +115,11 @@ func (p *Portal) Register(mux *http.ServeMux) *Portal {
 	return p
 }
 
-// form is what the requester typed into /support/new.
+// form is what the requester typed into /support/new, and the visit's
+// form session (see session.go).
 type form struct {
 	Name, Email, Subject, Description, Category string
+	Session                                     string
 }
 
 type formPage struct {
@@ -138,15 +136,24 @@ type formPage struct {
 func (p *Portal) newForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := form{Name: q.Get("name"), Email: q.Get("email"), Subject: strings.TrimSpace(q.Get("subject")),
-		Description: q.Get("description"), Category: q.Get("category")}
+		Description: q.Get("description"), Category: q.Get("category"), Session: formSession(q.Get("fs"))}
+	if f.Session == "" {
+		f.Session = newSession()
+	}
 	cats, err := p.categories(r.Context())
 	if err != nil {
 		slog.Warn("portal: categories", "err", err)
 	}
-	render(w, http.StatusOK, "new.html", formPage{Form: f, Categories: cats, Suggestions: p.suggestFor(r, f.Subject)})
+	render(w, http.StatusOK, "new.html", formPage{Form: f, Categories: cats, Suggestions: p.suggestFor(r, f.Subject, f.Session)})
 }
 
 func (p *Portal) renderForm(w http.ResponseWriter, r *http.Request, status int, f form, errs map[string]string, notice string) {
+	if f.Session == "" {
+		f.Session = formSession(r.PostFormValue("fs"))
+	}
+	if f.Session == "" {
+		f.Session = newSession()
+	}
 	cats, err := p.categories(r.Context())
 	if err != nil {
 		slog.Warn("portal: categories", "err", err)
@@ -198,7 +205,7 @@ func (p *Portal) create(w http.ResponseWriter, r *http.Request) {
 	f := form{
 		Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email")),
 		Subject: strings.TrimSpace(r.PostFormValue("subject")), Description: strings.TrimSpace(r.PostFormValue("description")),
-		Category: strings.TrimSpace(r.PostFormValue("category")),
+		Category: strings.TrimSpace(r.PostFormValue("category")), Session: formSession(r.PostFormValue("fs")),
 	}
 	// The honeypot: people do not see the field, naive bots fill it in.
 	// They get the same thanks page, without a ticket or a link.
@@ -232,6 +239,11 @@ func (p *Portal) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := res.Ticket
+	if f.Session != "" {
+		if err := p.KB.Record(r.Context(), ReaderEvent{Kind: EventSubmitted, Query: strconv.FormatInt(t.Number, 10), Session: f.Session}); err != nil {
+			slog.Warn("portal: record submitted form", "err", err)
+		}
+	}
 	if err := p.saveUploads(r.Context(), t.ID, actor.Name, uploads); err != nil {
 		slog.Error("portal: attachments", "ticket", t.ID, "err", err)
 	}
@@ -239,8 +251,7 @@ func (p *Portal) create(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		slog.Error("portal: status link", "ticket", t.ID, "err", err)
 	}
-	// TODO(issue 10): queue the acknowledgement e-mail with this secret
-	// link once notify offers a way to pass it (see docs/portal.md).
+	// The acknowledgement e-mail (package notify) carries a link of its own.
 	render(w, http.StatusCreated, "created.html", createdPage{Number: t.Number, Link: linkURL(r, token), Path: linkPath(token)})
 }
 
@@ -285,12 +296,7 @@ func (p *Portal) validate(ctx context.Context, f *form) map[string]string {
 // NewLink makes a new secret status link for a ticket and returns its
 // token (shown once; only its hash is stored).
 func (p *Portal) NewLink(ctx context.Context, ticketID string) (string, error) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
-	_, err := p.st.DB.ExecContext(ctx, `INSERT INTO portal_links (token_hash, ticket_id, created_at) VALUES (?, ?, ?)`,
-		hashToken(token), ticketID, p.Now().UTC())
-	return token, err
+	return p.st.NewStatusLink(ctx, ticketID, p.Now())
 }
 
 // RevokeLinks revokes every status link of a ticket (agents' tool when a
@@ -302,21 +308,10 @@ func (p *Portal) RevokeLinks(ctx context.Context, ticketID string) error {
 
 // ticketOf finds the ticket of a live link.
 func (p *Portal) ticketOf(ctx context.Context, token string) (string, error) {
-	if len(token) != 43 {
-		return "", model.ErrNotFound
-	}
-	var id string
-	err := p.st.DB.QueryRowContext(ctx, `SELECT ticket_id FROM portal_links WHERE token_hash = ? AND revoked_at IS NULL`, hashToken(token)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", model.ErrNotFound
-	}
-	return id, err
+	return p.st.StatusLinkTicket(ctx, token)
 }
 
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func hashToken(token string) string { return store.HashStatusToken(token) }
 
 func linkPath(token string) string {
 	if token == "" {
