@@ -16,6 +16,8 @@ import (
 type assignment struct {
 	value, reason string
 	skip          bool
+	team          string // auto: the team whose routing chose value
+	routed        bool   // auto: chosen by the team's routing
 }
 
 // ruleCommand applies a rule's actions to one ticket in one transaction,

@@ -482,6 +482,7 @@ func (e *Engine) act(ctx context.Context, r *Rule, t *model.Ticket, ev *model.Ev
 	for _, x := range res.Events {
 		e.depth[x.ID] = depth
 	}
+	e.routed(ctx, cmd, res.Events)
 	for _, a := range cmd.sideEffects {
 		e.sideEffect(ctx, r, a, res.Ticket, ev, data)
 	}
@@ -493,25 +494,53 @@ func (e *Engine) act(ctx context.Context, r *Rule, t *model.Ticket, ev *model.Ev
 
 // resolveAssignees gives set_assignee's special values their agent:
 // team_lead (routing.teams.TEAM.lead) and auto (the team's routing).
+//
+// Both go by the team the ticket has when the action runs: its team, or
+// the one an earlier set_team of the rule gives it.
 func (e *Engine) resolveAssignees(ctx context.Context, r *Rule, t *model.Ticket) map[int]assignment {
 	out := map[int]assignment{}
+	team := t.Team
 	for i, a := range r.Actions {
+		if a.Type == "set_team" {
+			team = a.Value
+		}
 		if a.Type != "set_assignee" {
 			continue
 		}
 		switch a.Value {
 		case "team_lead":
-			lead := e.opts.Routing.team(t.Team).Lead
+			lead := e.opts.Routing.team(team).Lead
 			if lead == "" {
-				slog.Info("automation: no team lead to assign", "team", t.Team, "ticket", t.ID, "rule", r.Name)
+				slog.Info("automation: no team lead to assign", "team", team, "ticket", t.ID, "rule", r.Name)
 			}
-			out[i] = assignment{value: lead, reason: "escalated to the lead of team " + t.Team, skip: lead == ""}
+			out[i] = assignment{value: lead, reason: "escalated to the lead of team " + team, skip: lead == ""}
 		case "auto":
-			agent, reason := e.router.pick(ctx, t)
-			out[i] = assignment{value: agent, reason: reason, skip: agent == ""}
+			in := t
+			if team != t.Team {
+				in = t.Clone()
+				in.Team = team
+			}
+			agent, reason := e.router.pick(ctx, in)
+			out[i] = assignment{value: agent, reason: reason, skip: agent == "", team: team, routed: true}
 		}
 	}
 	return out
+}
+
+// routed tells the router which of the rule's auto assignments were
+// committed, so that a round-robin team moves on past the agent.
+func (e *Engine) routed(ctx context.Context, cmd *ruleCommand, events []*model.Event) {
+	for _, a := range cmd.assignee {
+		if !a.routed || a.skip {
+			continue
+		}
+		for _, ev := range events {
+			if ev.Type == model.EventAssigned && ev.Assignee != nil && *ev.Assignee == a.value {
+				e.router.assigned(ctx, a.team, a.value)
+				break
+			}
+		}
+	}
 }
 
 // sideEffect sends an action's e-mail or webhook call after its note is

@@ -112,14 +112,22 @@ func (r *router) assign(ctx context.Context, t *model.Ticket, depth int) *model.
 	for _, x := range res.Events {
 		r.e.depth[x.ID] = depth
 	}
-	if r.cfg.team(t.Team).Mode == ModeRoundRobin {
-		if _, err := r.e.st.DB.ExecContext(ctx, `INSERT INTO routing_state (team, last_agent, updated_at) VALUES (?, ?, ?)
-			ON CONFLICT (team) DO UPDATE SET last_agent = excluded.last_agent, updated_at = excluded.updated_at`,
-			strings.ToLower(t.Team), agent, r.e.now().UTC()); err != nil {
-			slog.Warn("routing: save round-robin position", "err", err)
-		}
-	}
+	r.assigned(ctx, t.Team, agent)
 	return res.Ticket
+}
+
+// assigned records that the team's routing gave agent a ticket: a
+// round-robin team continues after agent next time, whether the routing
+// ran for a ticket landing in the team or for a rule's set_assignee auto.
+func (r *router) assigned(ctx context.Context, team, agent string) {
+	if r.cfg.team(team).Mode != ModeRoundRobin {
+		return
+	}
+	if _, err := r.e.st.DB.ExecContext(ctx, `INSERT INTO routing_state (team, last_agent, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (team) DO UPDATE SET last_agent = excluded.last_agent, updated_at = excluded.updated_at`,
+		strings.ToLower(team), agent, r.e.now().UTC()); err != nil {
+		slog.Warn("routing: save round-robin position", "err", err)
+	}
 }
 
 // candidate is an agent who could take a ticket.

@@ -152,3 +152,66 @@ func TestSkillsRouting(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoAssignRotates: a rule's set_assignee auto goes through the
+// team's routing and moves the round-robin pointer like the router does,
+// so rule and router assignments share one fair rotation; on a
+// least-loaded team it respects max_open.
+func TestAutoAssignRotates(t *testing.T) {
+	rules := mustRules(t,
+		`{"name":"to-it","trigger":"created","conditions":[{"op":"tag_present","value":"it"}],
+		  "actions":[{"type":"set_team","value":"IT"},{"type":"set_assignee","value":"auto"}]}`,
+		`{"name":"to-hr","trigger":"created","conditions":[{"op":"tag_present","value":"hr"}],
+		  "actions":[{"type":"set_team","value":"HR"},{"type":"set_assignee","value":"auto"}]}`)
+	e := newEnv(t, automation.Options{Rules: rules, Routing: automation.Routing{Teams: map[string]automation.TeamRouting{
+		"it": {Mode: "round_robin"}, "hr": {Mode: "least_loaded", MaxOpen: 2}}}})
+	for _, name := range []string{"IT", "HR"} {
+		e.call("POST", "/api/v1/teams", fmt.Sprintf(`{"name":%q}`, name), 201, nil)
+	}
+	for _, a := range []string{
+		`{"email":"a@x.com","name":"A","teams":["IT"]}`, `{"email":"b@x.com","name":"B","teams":["IT"]}`,
+		`{"email":"c@x.com","name":"C","teams":["IT"]}`,
+		`{"email":"x@x.com","name":"X","teams":["HR"]}`, `{"email":"y@x.com","name":"Y","teams":["HR"]}`} {
+		e.call("POST", "/api/v1/agents", a, 201, nil)
+	}
+
+	// Rule assignments (tag it) and router assignments (created in team
+	// IT) alternate; together they go round a, b, c twice.
+	var got []string
+	for i := range 6 {
+		body := fmt.Sprintf(`{"subject":"R%d","tags":["it"]}`, i)
+		if i%3 == 1 {
+			body = fmt.Sprintf(`{"subject":"D%d","team":"IT"}`, i)
+		}
+		tk := e.createTicket(body)
+		got = append(got, e.ticket(tk.ID).Assignee)
+		if i == 0 {
+			ev := byActor(e.events(tk.ID), "rule:to-it")
+			if len(ev) != 2 || ev[1].Comment == nil || !strings.HasPrefix(*ev[1].Comment, "round_robin in team IT") {
+				t.Fatalf("rule's routed assignment: %+v", ev)
+			}
+		}
+	}
+	if want := "[a@x.com b@x.com c@x.com a@x.com b@x.com c@x.com]"; fmt.Sprint(got) != want {
+		t.Fatalf("rotation: %v, want %v", got, want)
+	}
+	c := e.counts()
+	if c["a@x.com"] != 2 || c["b@x.com"] != 2 || c["c@x.com"] != 2 {
+		t.Fatalf("distribution: %v", c)
+	}
+
+	// Least loaded, max 2 each: x, y, x, y, then nobody (the ticket waits
+	// in HR unassigned, the action skipped).
+	got = nil
+	for i := range 5 {
+		tk := e.createTicket(fmt.Sprintf(`{"subject":"H%d","tags":["hr"]}`, i))
+		tk = e.ticket(tk.ID)
+		if tk.Team != "HR" {
+			t.Fatalf("team not set: %+v", tk)
+		}
+		got = append(got, tk.Assignee)
+	}
+	if want := "[x@x.com y@x.com x@x.com y@x.com ]"; fmt.Sprint(got) != want {
+		t.Fatalf("least loaded with a cap: %v, want %v", got, want)
+	}
+}
