@@ -148,24 +148,102 @@ type EventRow struct {
 	Text                     string // comment body or CSAT comment
 }
 
-// EventRows calls fn for every event that occurred in q's range (up to its
-// knowledge instant) on a ticket that passes q's filters, in order.
-func (e *Engine) EventRows(ctx context.Context, q Query, fn func(*EventRow) error) error {
+// EventKey is an event's place in the export order (occurred_at, seq).
+type EventKey struct {
+	At  time.Time
+	Seq int64
+}
+
+// EventPage is a contiguous slice of the export order: the events after
+// After (exclusive) up to Through (inclusive); nil leaves that end open.
+type EventPage struct {
+	After, Through *EventKey
+}
+
+// AllEvents is the page of every event.
+var AllEvents = EventPage{}
+
+// eventsQuery is the FROM and WHERE of the events EventRows lists for q
+// (knowledge instant k), restricted to page; its arguments follow.
+func (e *Engine) eventsQuery(q *Query, k time.Time, page EventPage) (cte, where string, args []any) {
+	if q.filtered() {
+		cte = `WITH ` + e.ticketsCTE(q, k)
+	}
+	where = period{q.From, q.To}.has("ev.occurred_at") + " AND " + eventsIn(q, k, "ev.")
+	if a := page.After; a != nil {
+		where += " AND (ev.occurred_at > ? OR (ev.occurred_at = ? AND ev.seq > ?))"
+		args = append(args, a.At, a.At, a.Seq)
+	}
+	if t := page.Through; t != nil {
+		where += " AND (ev.occurred_at < ? OR (ev.occurred_at = ? AND ev.seq <= ?))"
+		args = append(args, t.At, t.At, t.Seq)
+	}
+	return cte, where, args
+}
+
+// EventPages splits the events EventRows lists for q into pages of at
+// most size events, in order, so that pages can be written independently
+// (the workbook writes each Events sheet in its own goroutine). It also
+// returns the number of events; with none there is one empty page.
+func (e *Engine) EventPages(ctx context.Context, q Query, size int) ([]EventPage, int64, error) {
+	if size < 1 {
+		return nil, 0, fmt.Errorf("event pages: size %d < 1", size)
+	}
+	k, err := e.prepare(ctx, &q)
+	if err != nil {
+		return nil, 0, err
+	}
+	cte, where, args := e.eventsQuery(&q, k, AllEvents)
+	// Only the sort keys are ranked: the boundaries cost a sort of two
+	// columns, not of the rows.
+	rows, err := e.st.DB.QueryContext(ctx, fmt.Sprintf(`%s SELECT occurred_at, seq, n FROM (
+		SELECT ev.occurred_at, ev.seq, row_number() OVER (ORDER BY ev.occurred_at, ev.seq) AS rn, count(*) OVER () AS n
+		FROM events ev WHERE %s) WHERE rn %% %d = 0 OR rn = n ORDER BY rn`, cte, where, size), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("event pages: %w", err)
+	}
+	defer rows.Close()
+	var (
+		pages []EventPage
+		after *EventKey
+		total int64
+	)
+	for rows.Next() {
+		key := &EventKey{}
+		if err := rows.Scan(&key.At, &key.Seq, &total); err != nil {
+			return nil, 0, fmt.Errorf("event pages: %w", err)
+		}
+		if after != nil && *after == *key {
+			continue // the last event closes a full page
+		}
+		pages = append(pages, EventPage{After: after, Through: key})
+		after = key
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("event pages: %w", err)
+	}
+	if len(pages) == 0 {
+		return []EventPage{AllEvents}, 0, nil
+	}
+	return pages, total, nil
+}
+
+// EventRows calls fn for every event of page that occurred in q's range
+// (up to its knowledge instant) on a ticket that passes q's filters, in
+// order (occurred_at, then seq). The rows are streamed.
+func (e *Engine) EventRows(ctx context.Context, q Query, page EventPage, fn func(*EventRow) error) error {
 	k, err := e.prepare(ctx, &q)
 	if err != nil {
 		return err
 	}
-	cte := ""
-	if q.filtered() {
-		cte = `WITH ` + e.ticketsCTE(&q, k)
-	}
+	cte, where, args := e.eventsQuery(&q, k, page)
 	query := fmt.Sprintf(`%s SELECT ev.seq, ev.occurred_at, ev.ticket_id, coalesce(p.number, ev.number, 0), ev.type, ev.actor, ev.actor_kind,
 		coalesce(ev.status, ''), coalesce(ev.priority, ''), coalesce(ev.team, ''), coalesce(ev.assignee, ''), coalesce(ev.category, ''),
 		ev.public, ev.score::BIGINT, coalesce(ev.body, ev.comment, '')
 	FROM events ev LEFT JOIN tickets p ON p.id = ev.ticket_id
-	WHERE %s AND %s
-	ORDER BY ev.occurred_at, ev.seq`, cte, period{q.From, q.To}.has("ev.occurred_at"), eventsIn(&q, k, "ev."))
-	rows, err := e.st.DB.QueryContext(ctx, query)
+	WHERE %s
+	ORDER BY ev.occurred_at, ev.seq`, cte, where)
+	rows, err := e.st.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("event rows: %w", err)
 	}

@@ -285,6 +285,44 @@ func TestWorkbookOverflowsOntoNextSheet(t *testing.T) {
 	if int64(total) != info.Tickets || len(parts) < 2 || parts[1] != "Tickets (2)" {
 		t.Fatalf("tickets %d over %v, want %d over several sheets", total, parts, info.Tickets)
 	}
+	// Events parts are written in parallel, each from its own page of the
+	// event order: together they are every event once, in order.
+	var events [][]string
+	var order []string
+	for _, sh := range f.GetSheetList() {
+		kind, _, _ := strings.Cut(sh, " (")
+		if len(order) == 0 || order[len(order)-1] != kind {
+			order = append(order, kind)
+		}
+		if kind == "Events" {
+			rows, _ := f.GetRows(sh, excelize.Options{RawCellValue: true})
+			if len(rows) > 101 || rows[0][0] != "Occurred" {
+				t.Fatalf("%s: %d rows, header %v", sh, len(rows), rows[0])
+			}
+			events = append(events, rows[1:]...)
+		}
+	}
+	if want := "Summary Daily Tickets SLA Agents Teams Events"; strings.Join(order, " ") != want {
+		t.Fatalf("sheet order %v, want %s", f.GetSheetList(), want)
+	}
+	if int64(len(events)) != info.Events || len(events) <= 200 {
+		t.Fatalf("%d event rows over the parts, info says %d; want more than two parts", len(events), info.Events)
+	}
+	seen := map[string]bool{}
+	for i, r := range events {
+		seq := r[len(r)-1]
+		if seen[seq] {
+			t.Fatalf("event seq %s twice", seq)
+		}
+		seen[seq] = true
+		if i > 0 {
+			prev, _ := strconv.ParseFloat(events[i-1][0], 64)
+			cur, _ := strconv.ParseFloat(r[0], 64)
+			if cur < prev {
+				t.Fatalf("row %d occurred %v before the row above (%v)", i, cur, prev)
+			}
+		}
+	}
 	rows, _ := f.GetRows("Summary")
 	var note bool
 	for _, r := range rows {
