@@ -291,7 +291,9 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 	return e.do(ctx, func() error { return e.tick(ctx, now) })
 }
 
-// StartScheduler ticks every interval with the engine's clock until Close.
+// StartScheduler ticks at once (catching up on what came due while
+// deskpulse was down) and then every interval with the engine's clock
+// until Close.
 func (e *Engine) StartScheduler(interval time.Duration) {
 	if interval <= 0 {
 		interval = time.Minute
@@ -300,11 +302,11 @@ func (e *Engine) StartScheduler(interval time.Duration) {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
+			if err := e.Tick(context.Background(), e.now()); err != nil && !e.isClosed() {
+				slog.Warn("automation: scheduled tick", "err", err)
+			}
 			select {
 			case <-t.C:
-				if err := e.Tick(context.Background(), e.now()); err != nil && !e.isClosed() {
-					slog.Warn("automation: scheduled tick", "err", err)
-				}
 			case <-e.done:
 				return
 			}

@@ -378,3 +378,57 @@ func TestImportedEventsSeen(t *testing.T) {
 		t.Fatalf("the rule did not see the imported priority: tags %v", tags)
 	}
 }
+
+// TestSLACatchUpAfterDowntime: deskpulse is down from 1h to 13h after the
+// tickets were created, so the first-response targets (8h, default
+// policy) breach while nobody ticks. At the start the scheduler ticks at
+// once and the breach rule acts on each breached ticket once; a second
+// tick does nothing. The at-risk rule (2h left on first response) whose
+// window passed during the downtime acts once too, late; an answered
+// ticket is left alone.
+func TestSLACatchUpAfterDowntime(t *testing.T) {
+	rules := mustRules(t,
+		`{"name":"fr-breach","trigger":{"on":"sla_breached","target":"first_response"},"actions":[{"type":"add_tags","values":["fr-breached"]}]}`,
+		`{"name":"fr-risk","trigger":{"on":"sla_at_risk","target":"first_response","within":"2h"},"actions":[{"type":"add_tags","values":["fr-risk"]}]}`)
+	e := newEnv(t, automation.Options{Rules: rules})
+	e.call("POST", "/api/v1/agents", `{"email":"bob@example.com","name":"Bob"}`, 201, nil)
+	a := e.createTicket(`{"subject":"A"}`)
+	answered := e.createTicket(`{"subject":"Answered"}`)
+	e.clock.Add(30 * time.Minute)
+	e.as("bob@example.com", "POST", "/api/v1/tickets/"+answered.ID+"/comments", `{"body":"on it"}`, 200)
+	e.clock.Add(30 * time.Minute)
+	b := e.createTicket(`{"subject":"B"}`) // created 1h later: due 9h after t0
+	e.tick()                               // the last tick before the downtime, 1h after t0
+	if tags := e.ticket(a.ID).Tags; len(tags) != 0 {
+		t.Fatalf("acted too early: %v", tags)
+	}
+
+	e.close()
+	e.clock.Set(t0.Add(13 * time.Hour)) // 5h past a's due time, 4h past b's
+	e.open()
+	e.eng.StartScheduler(time.Hour) // ticks at once
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.ticket(b.ID).Tags) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.sync()
+	for _, tk := range []*model.Ticket{a, b} {
+		if tags := e.ticket(tk.ID).Tags; fmt.Sprint(tags) != "[fr-breached fr-risk]" {
+			t.Fatalf("%s after the start: tags %v, want [fr-breached fr-risk]", tk.Subject, tags)
+		}
+	}
+	if tags := e.ticket(answered.ID).Tags; len(tags) != 0 {
+		t.Fatalf("answered ticket tagged: %v", tags)
+	}
+	e.clock.Add(time.Minute)
+	e.tick()
+	e.clock.Add(time.Hour)
+	e.tick()
+	for _, tk := range []*model.Ticket{a, b} {
+		for _, rule := range []string{"rule:fr-breach", "rule:fr-risk"} {
+			if n := len(byActor(e.events(tk.ID), rule)); n != 1 {
+				t.Fatalf("%s: %d events by %s, want 1", tk.Subject, n, rule)
+			}
+		}
+	}
+}

@@ -15,7 +15,43 @@ import (
 // when the ticket entered it), an SLA rule once per target and due time.
 // Episodes are claimed in automation_episodes before acting, so neither a
 // second tick nor a restart acts twice.
+//
+// A tick also acts on what it would have done while deskpulse was down:
+// the SLA targets are looked at as of the last successful tick
+// (automation_state last_tick), so a breach during a downtime of any
+// length is acted on at the first tick after the start.
 func (e *Engine) tick(ctx context.Context, now time.Time) error {
+	last, err := e.lastTick(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.tickRules(ctx, now, last); err != nil {
+		return err
+	}
+	if last.IsZero() || now.After(last) {
+		return e.setState(ctx, lastTickKey, now.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// lastTickKey is the automation_state key of the last successful tick.
+const lastTickKey = "last_tick"
+
+// lastTick is the instant of the last successful tick (zero: none yet).
+func (e *Engine) lastTick(ctx context.Context) (time.Time, error) {
+	v, ok, err := e.state(ctx, lastTickKey)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		slog.Warn("automation: unreadable last tick, catching up on the last hour only", "value", v)
+		return time.Time{}, nil
+	}
+	return t, nil
+}
+
+func (e *Engine) tickRules(ctx context.Context, now, last time.Time) error {
 	if err := e.router.tick(ctx); err != nil {
 		return err
 	}
@@ -34,7 +70,7 @@ func (e *Engine) tick(ctx context.Context, now time.Time) error {
 		}
 	}
 	if len(sla) > 0 && e.m != nil {
-		return e.tickSLA(ctx, sla, now)
+		return e.tickSLA(ctx, sla, now, last)
 	}
 	return nil
 }
@@ -102,11 +138,17 @@ func (e *Engine) tickTime(ctx context.Context, r *Rule, now time.Time) error {
 	return nil
 }
 
-// slaLookback is how far back the breach check looks: a target that
-// breached while deskpulse was down longer than this is not acted on.
+// slaLookback is how far back the SLA checks look at least: a target
+// that breached in the last hour is acted on even if no tick saw it
+// running (ticks are a minute apart; the metrics clocks settle late
+// events). After a longer pause they look back to the last successful
+// tick.
 const slaLookback = time.Hour
 
-func (e *Engine) tickSLA(ctx context.Context, rules []*Rule, now time.Time) error {
+// tickSLA runs the SLA rules at now. last is the last successful tick
+// (zero: none); the targets running since then whose trigger moment
+// passed by now are acted on, each once per episode.
+func (e *Engine) tickSLA(ctx context.Context, rules []*Rule, now, last time.Time) error {
 	var atRisk, breached []*Rule
 	maxWithin := time.Duration(0)
 	for _, r := range rules {
@@ -116,6 +158,10 @@ func (e *Engine) tickSLA(ctx context.Context, rules []*Rule, now time.Time) erro
 		} else {
 			breached = append(breached, r)
 		}
+	}
+	since := now.Add(-slaLookback)
+	if !last.IsZero() && last.Before(since) {
+		since = last
 	}
 	q := metrics.Query{From: now.Add(-24 * time.Hour), To: now, AsOf: now}
 	if len(atRisk) > 0 {
@@ -136,23 +182,35 @@ func (e *Engine) tickSLA(ctx context.Context, rules []*Rule, now time.Time) erro
 			}
 		}
 	}
-	if len(breached) > 0 {
-		// The targets running an hour ago that were due by now: breached
-		// unless fulfilled in between, which the ticket's clocks tell.
-		q.AsOf = now.Add(-slaLookback)
-		targets, err := e.m.AtRisk(ctx, q, 100_000)
-		if err != nil {
-			return err
+	// The targets running at since (an hour ago, or the last tick before
+	// a downtime) that were due by now: breached unless fulfilled in
+	// between, which the ticket's clocks tell. An at-risk rule whose
+	// moment (due - within) came after the last tick, with the target
+	// breached unanswered by now (deskpulse was down through the whole
+	// window), acts too: late, but once.
+	q.AsOf = since
+	targets, err := e.m.AtRisk(ctx, q, 100_000)
+	if err != nil {
+		return err
+	}
+	for _, tg := range targets {
+		if tg.DueAt.After(now) {
+			break
 		}
-		for _, tg := range targets {
-			if tg.DueAt.After(now) {
-				break
+		for _, r := range breached {
+			if r.Trigger.Target == "" || r.Trigger.Target == tg.Target {
+				if err := e.slaAct(ctx, r, tg, now); err != nil {
+					return err
+				}
 			}
-			for _, r := range breached {
-				if r.Trigger.Target == "" || r.Trigger.Target == tg.Target {
-					if err := e.slaAct(ctx, r, tg, now); err != nil {
-						return err
-					}
+		}
+		if last.IsZero() {
+			continue
+		}
+		for _, r := range atRisk {
+			if (r.Trigger.Target == "" || r.Trigger.Target == tg.Target) && tg.DueAt.Add(-time.Duration(r.Trigger.Within)).After(last) {
+				if err := e.slaAct(ctx, r, tg, now); err != nil {
+					return err
 				}
 			}
 		}
@@ -163,7 +221,9 @@ func (e *Engine) tickSLA(ctx context.Context, rules []*Rule, now time.Time) erro
 // slaAct acts on one SLA target. The episode is the target within one
 // resolution of the ticket: a rule escalates a target once, however its
 // due time moves (a raised priority changes the policy), and again only
-// after a reopen.
+// after a reopen. A target due by now is checked on the ticket's clocks
+// first: a breach rule acts on a breach, an at-risk rule (catching up)
+// on a breach not fulfilled yet.
 func (e *Engine) slaAct(ctx context.Context, r *Rule, tg metrics.AtRiskTarget, now time.Time) error {
 	tickets, err := e.ticketsByID(ctx, []string{tg.TicketID})
 	if err != nil {
@@ -178,7 +238,7 @@ func (e *Engine) slaAct(ctx context.Context, r *Rule, tg metrics.AtRiskTarget, n
 	if err := e.st.DB.QueryRowContext(ctx, `SELECT count(*) FROM automation_episodes WHERE rule_id = ? AND ticket_id = ? AND episode = ?`, r.ID, t.ID, episode).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	if r.Trigger.On == OnSLABreached {
+	if !tg.DueAt.After(now) {
 		sla, err := e.m.TicketSLA(ctx, t.ID)
 		if err != nil {
 			return err
@@ -188,11 +248,13 @@ func (e *Engine) slaAct(ctx context.Context, r *Rule, tg metrics.AtRiskTarget, n
 			c = sla.FirstResponse
 		}
 		switch {
-		case c == nil || c.Status == metrics.StatusAchieved:
+		case r.Trigger.On == OnSLABreached && (c == nil || c.Status == metrics.StatusAchieved):
 			_, err := e.claim(ctx, r.ID, t.ID, episode, now) // settled: no breach
 			return err
-		case c.Status != metrics.StatusBreached:
+		case c == nil || c.Status != metrics.StatusBreached:
 			return nil // paused or moved: looked at again next tick
+		case r.Trigger.On == OnSLAAtRisk && c.FulfilledAt != nil:
+			return nil // answered, late: nothing left to escalate
 		}
 	}
 	if !r.Matches(&Subject{Ticket: t, At: now}, e.cals) {
