@@ -1,20 +1,18 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/deskpulse/deskpulse/portal"
 )
 
 // KBRoutes adds the knowledge-base management API (agents and managers:
 // the tickets permission, see auth.Policy); the public pages are the
-// portal's, at /kb.
+// portal's, at /kb. What readers do with the articles is a metric:
+// GET /api/v1/metrics/self-service.
 //
 //	GET    /api/v1/kb              all articles, drafts included
 //	POST   /api/v1/kb              create {title, body, category, tags, status}
-//	GET    /api/v1/kb/stats?days=  views, suggestions, votes, searches without results
 //	GET    /api/v1/kb/{ref}        one article by id or slug
 //	PUT    /api/v1/kb/{ref}        replace title, body, category, tags, status
 //	DELETE /api/v1/kb/{ref}
@@ -43,21 +41,6 @@ func (s *Server) KBRoutes(kb *portal.KB) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, a)
-	})
-	s.mux.HandleFunc("GET /api/v1/kb/stats", func(w http.ResponseWriter, r *http.Request) {
-		days := 30
-		if v := r.URL.Query().Get("days"); v != "" {
-			if _, err := fmt.Sscan(v, &days); err != nil || days < 1 {
-				writeError(w, r, badRequest("days", "must be a positive number of days"))
-				return
-			}
-		}
-		st, err := kb.Stats(r.Context(), time.Now().AddDate(0, 0, -days))
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
 	})
 	s.mux.HandleFunc("GET /api/v1/kb/{ref}", func(w http.ResponseWriter, r *http.Request) {
 		a, err := kb.Get(r.Context(), r.PathValue("ref"))

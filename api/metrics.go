@@ -13,6 +13,7 @@ func (s *Server) metricsRoutes() {
 		writeJSON(w, http.StatusOK, map[string]any{"metrics": s.metrics.List()})
 	})
 	m.HandleFunc("GET /api/v1/metrics/summary", s.summary)
+	m.HandleFunc("GET /api/v1/metrics/self-service", s.selfService)
 	m.HandleFunc("GET /api/v1/metrics/{name}", s.series)
 	m.HandleFunc("GET /api/v1/tickets/{id}/sla", s.ticketSLA)
 	m.HandleFunc("POST /api/v1/sla/simulate", s.simulate)
@@ -30,6 +31,22 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, sum)
+}
+
+// selfService is the knowledge base's figures: views, votes, searches,
+// form suggestions and deflection (docs/metrics.md, Self-service).
+func (s *Server) selfService(w http.ResponseWriter, r *http.Request) {
+	q, err := metrics.ParseQuery(r.URL.Query(), s.metrics.Defaults())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := s.metrics.SelfService(r.Context(), q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (s *Server) series(w http.ResponseWriter, r *http.Request) {

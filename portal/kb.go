@@ -325,86 +325,42 @@ func editDistance(a, b string, limit int) int {
 	return prev[len(rb)]
 }
 
-// Reader events recorded in kb_events.
+// Reader events recorded in kb_events; package metrics reads them (the
+// self-service figures, docs/metrics.md).
 const (
-	EventView      = "view"       // an article was read (query: "suggest:<subject>" when from the form)
+	EventView      = "view"       // an article was read (query: "suggest:<subject>" or "search:<query>" when opened from those)
 	EventVote      = "vote"       // "did this help" (helpful)
 	EventSuggested = "suggested"  // shown as a suggestion on the web form (query: the subject)
-	EventNoResults = "no_results" // a search found nothing (article_id ''): a missing article
+	EventSearch    = "search"     // a /kb search that found articles (article_id '')
+	EventNoResults = "no_results" // a /kb search found nothing (article_id ''): a missing article
+	EventLeft      = "left"       // the form was left after suggestions without being posted (the page's beacon)
+	EventSubmitted = "submitted"  // the form of the session was posted and became a ticket (query: its number)
 )
 
+// ReaderEvent is one row of kb_events. Session is the web form visit it
+// belongs to ("" outside the form).
+type ReaderEvent struct {
+	ArticleID, Kind, Query, Session string
+	Helpful                         *bool
+}
+
 // Record notes a reader event.
-func (k *KB) Record(ctx context.Context, articleID, kind string, helpful *bool, query string) error {
-	if r := []rune(query); len(r) > 200 {
-		query = string(r[:200])
+func (k *KB) Record(ctx context.Context, e ReaderEvent) error {
+	if r := []rune(e.Query); len(r) > 200 {
+		e.Query = string(r[:200])
 	}
-	_, err := k.st.DB.ExecContext(ctx, `INSERT INTO kb_events (article_id, kind, helpful, query, occurred_at) VALUES (?, ?, ?, ?, ?)`,
-		articleID, kind, helpful, query, k.Now().UTC())
+	_, err := k.st.DB.ExecContext(ctx, `INSERT INTO kb_events (article_id, kind, helpful, query, session, occurred_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.ArticleID, e.Kind, e.Helpful, e.Query, e.Session, k.Now().UTC())
 	return err
 }
 
-// ArticleStats are an article's reader figures.
-type ArticleStats struct {
-	ID            string `json:"id"`
-	Title         string `json:"title"`
-	Views         int64  `json:"views"`
-	ViewsFromForm int64  `json:"views_from_form"`
-	Suggested     int64  `json:"suggested"`
-	Helpful       int64  `json:"helpful"`
-	NotHelpful    int64  `json:"not_helpful"`
-}
-
-// Stats are the deflection figures: per article views (from the form's
-// suggestions too), times suggested and votes; plus the searches that
-// found nothing, most frequent first.
-type Stats struct {
-	Articles  []ArticleStats `json:"articles"`
-	NoResults []QueryCount   `json:"no_results"`
-}
-
-// QueryCount is a search and how often it was made.
-type QueryCount struct {
-	Query string `json:"query"`
-	Count int64  `json:"count"`
-}
-
-// Stats reports the figures since a time.
-func (k *KB) Stats(ctx context.Context, since time.Time) (*Stats, error) {
-	rows, err := k.st.DB.QueryContext(ctx, `SELECT a.id, a.title,
-			count(*) FILTER (WHERE e.kind = 'view'),
-			count(*) FILTER (WHERE e.kind = 'view' AND e.query LIKE 'suggest:%'),
-			count(*) FILTER (WHERE e.kind = 'suggested'),
-			count(*) FILTER (WHERE e.kind = 'vote' AND e.helpful),
-			count(*) FILTER (WHERE e.kind = 'vote' AND NOT e.helpful)
-		FROM kb_articles a LEFT JOIN kb_events e ON e.article_id = a.id AND e.occurred_at >= ?
-		GROUP BY a.id, a.title ORDER BY 6 DESC, 3 DESC, 2`, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	st := &Stats{Articles: []ArticleStats{}, NoResults: []QueryCount{}}
-	for rows.Next() {
-		var s ArticleStats
-		if err := rows.Scan(&s.ID, &s.Title, &s.Views, &s.ViewsFromForm, &s.Suggested, &s.Helpful, &s.NotHelpful); err != nil {
-			return nil, err
-		}
-		st.Articles = append(st.Articles, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows2, err := k.st.DB.QueryContext(ctx, `SELECT lower(query), count(*) FROM kb_events WHERE kind = 'no_results' AND occurred_at >= ?
-		GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50`, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows2.Close()
-	for rows2.Next() {
-		var q QueryCount
-		if err := rows2.Scan(&q.Query, &q.Count); err != nil {
-			return nil, err
-		}
-		st.NoResults = append(st.NoResults, q)
-	}
-	return st, rows2.Err()
+// RecordLeft notes that the requester left the form of a session after it
+// showed suggestions: once per session, and only for a session that did
+// show some (so that made-up ids record nothing).
+func (k *KB) RecordLeft(ctx context.Context, session string) error {
+	_, err := k.st.DB.ExecContext(ctx, `INSERT INTO kb_events (article_id, kind, query, session, occurred_at)
+		SELECT '', ?, '', ?, ? WHERE EXISTS (SELECT 1 FROM kb_events WHERE session = ? AND kind = ?)
+			AND NOT EXISTS (SELECT 1 FROM kb_events WHERE session = ? AND kind IN (?, ?))`,
+		EventLeft, session, k.Now().UTC(), session, EventSuggested, session, EventLeft, EventSubmitted)
+	return err
 }

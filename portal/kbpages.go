@@ -30,8 +30,12 @@ func (p *Portal) kbIndex(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if q != "" {
 		page.Hits, err = p.KB.Search(r.Context(), q, 20)
-		if err == nil && len(page.Hits) == 0 {
-			err = p.KB.Record(r.Context(), "", EventNoResults, nil, q)
+		if err == nil {
+			kind := EventSearch
+			if len(page.Hits) == 0 {
+				kind = EventNoResults
+			}
+			err = p.KB.Record(r.Context(), ReaderEvent{Kind: kind, Query: q})
 		}
 	} else {
 		page.Articles, err = p.KB.List(r.Context(), false)
@@ -50,8 +54,8 @@ type suggestion struct {
 }
 
 // suggestFor finds up to 5 articles for a subject and records that they
-// were suggested.
-func (p *Portal) suggestFor(r *http.Request, subject string) []suggestion {
+// were suggested in the form session.
+func (p *Portal) suggestFor(r *http.Request, subject, session string) []suggestion {
 	if len(words(subject)) == 0 {
 		return nil
 	}
@@ -62,8 +66,12 @@ func (p *Portal) suggestFor(r *http.Request, subject string) []suggestion {
 	}
 	out := []suggestion{}
 	for _, h := range hits {
-		out = append(out, suggestion{Title: h.Title, URL: "/kb/" + h.Slug + "?from=suggest&q=" + url.QueryEscape(subject)})
-		if err := p.KB.Record(r.Context(), h.ID, EventSuggested, nil, subject); err != nil {
+		link := url.Values{"from": {"suggest"}, "q": {subject}}
+		if session != "" {
+			link.Set("fs", session)
+		}
+		out = append(out, suggestion{Title: h.Title, URL: "/kb/" + h.Slug + "?" + link.Encode()})
+		if err := p.KB.Record(r.Context(), ReaderEvent{ArticleID: h.ID, Kind: EventSuggested, Query: subject, Session: session}); err != nil {
 			slog.Warn("portal: record suggestion", "err", err)
 		}
 	}
@@ -72,7 +80,8 @@ func (p *Portal) suggestFor(r *http.Request, subject string) []suggestion {
 
 // kbSuggest is the JSON the form's script asks for as the requester types.
 func (p *Portal) kbSuggest(w http.ResponseWriter, r *http.Request) {
-	s := p.suggestFor(r, r.URL.Query().Get("q"))
+	q := r.URL.Query()
+	s := p.suggestFor(r, q.Get("q"), formSession(q.Get("fs")))
 	if s == nil {
 		s = []suggestion{}
 	}
@@ -86,6 +95,7 @@ type kbArticlePage struct {
 	HTML    any
 	Voted   bool
 	Query   string
+	Session string
 }
 
 func (p *Portal) kbArticle(w http.ResponseWriter, r *http.Request) {
@@ -100,16 +110,22 @@ func (p *Portal) kbArticle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	source := ""
-	if q.Get("from") == "suggest" {
-		source = "suggest:" + q.Get("q")
+	// Where the reader came from: a form suggestion (in which form
+	// session) or a search, so metrics can count deflection and searches
+	// that led nowhere.
+	source, session := "", ""
+	switch q.Get("from") {
+	case "suggest":
+		source, session = "suggest:"+q.Get("q"), formSession(q.Get("fs"))
+	case "search":
+		source = "search:" + q.Get("q")
 	}
 	if q.Get("voted") == "" {
-		if err := p.KB.Record(r.Context(), a.ID, EventView, nil, source); err != nil {
+		if err := p.KB.Record(r.Context(), ReaderEvent{ArticleID: a.ID, Kind: EventView, Query: source, Session: session}); err != nil {
 			slog.Warn("portal: record view", "err", err)
 		}
 	}
-	render(w, http.StatusOK, "article.html", kbArticlePage{Article: a, HTML: Markdown(a.Body), Voted: q.Get("voted") != "", Query: source})
+	render(w, http.StatusOK, "article.html", kbArticlePage{Article: a, HTML: Markdown(a.Body), Voted: q.Get("voted") != "", Query: source, Session: session})
 }
 
 func (p *Portal) kbVote(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +139,8 @@ func (p *Portal) kbVote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	helpful := r.PostFormValue("helpful") == "yes"
-	if err := p.KB.Record(r.Context(), a.ID, EventVote, &helpful, r.PostFormValue("q")); err != nil {
+	vote := ReaderEvent{ArticleID: a.ID, Kind: EventVote, Helpful: &helpful, Query: r.PostFormValue("q"), Session: formSession(r.PostFormValue("fs"))}
+	if err := p.KB.Record(r.Context(), vote); err != nil {
 		slog.Error("portal: vote", "err", err)
 	}
 	http.Redirect(w, r, "/kb/"+a.Slug+"?voted=1", http.StatusSeeOther)

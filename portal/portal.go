@@ -148,8 +148,8 @@ func (p *Portal) newForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) renderForm(w http.ResponseWriter, r *http.Request, status int, f form, errs map[string]string, notice string) {
-	if f.Session == "" {
-		f.Session = formSession(r.PostFormValue("fs"))
+	if f.Session == "" && r.PostForm != nil { // keep the visit's session when the post was read
+		f.Session = formSession(r.PostForm.Get("fs"))
 	}
 	if f.Session == "" {
 		f.Session = newSession()
