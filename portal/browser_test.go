@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskpulse/deskpulse/internal/testtools"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
 )
 
@@ -138,5 +140,98 @@ func TestPortalInChromium(t *testing.T) {
 	}
 	if p := problems(); len(p) > 0 {
 		t.Fatalf("console errors:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestFormAbandonmentInChromium drives three visits to the web form in a
+// real browser: one left after the suggestions appeared, one that opened
+// a suggested article and never came back, one posted. The page's beacon
+// and the server's records make the first two abandoned (the second
+// deflected) and the third submitted.
+func TestFormAbandonmentInChromium(t *testing.T) {
+	e := newEnv(t)
+	ctx, problems := browser(t)
+	bg := context.Background()
+	if err := e.p.KB.Create(bg, &Article{Title: "Printer jams: clear the paper tray", Body: "Open tray 2.", Status: Published}); err != nil {
+		t.Fatal(err)
+	}
+	// visit types a subject, waits for the suggestions and returns the
+	// visit's form session.
+	visit := func(subject string) string {
+		t.Helper()
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(e.base+"/support/new"),
+			chromedp.WaitVisible(chromedp.CSS(`#f-subject`)),
+			chromedp.SendKeys(chromedp.CSS(`#f-subject`), subject),
+			chromedp.WaitVisible(chromedp.CSS(`#suggestions a`)),
+		)
+		if err != nil {
+			t.Fatalf("visit: %v", err)
+		}
+		fs, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('f-fs').value`))
+		if formSession(fs) == "" {
+			t.Fatalf("form session %q", fs)
+		}
+		return fs
+	}
+	kinds := func(fs string) string {
+		t.Helper()
+		var got string
+		for range 50 { // the beacon is sent as the page goes; give it a moment to land
+			e.st.DB.QueryRow(`SELECT string_agg(kind, ' ' ORDER BY occurred_at, kind) FROM kb_events WHERE session = ?`, fs).Scan(&got)
+			if strings.Contains(got, EventLeft) || strings.Contains(got, EventSubmitted) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return got
+	}
+
+	left := visit("Printer on floor 3 jams")
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.base+"/kb")); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(left); got != "suggested left" {
+		t.Fatalf("visit left after suggestions: %q", got)
+	}
+
+	read := visit("printer jams again")
+	if err := chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`location.href = document.querySelector('#suggestions a').href`),
+		chromedp.WaitVisible(chromedp.CSS(`form.vote`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(read); got != "suggested left view" && got != "suggested view left" {
+		t.Fatalf("visit that read the article: %q", got)
+	}
+
+	posted := visit("Printer jams on every page")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), "ann@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#f-description`), "Tray 2 is empty."),
+		chromedp.Click(chromedp.CSS(`#send`)),
+		chromedp.WaitVisible(chromedp.CSS(`#status-link`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(posted); got != "suggested submitted" {
+		t.Fatalf("posted visit: %q", got)
+	}
+
+	eng, err := metrics.New(e.st, metrics.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ss, err := eng.SelfService(bg, metrics.Query{From: now.Add(-time.Hour), To: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss.FormSessions != 3 || ss.Submitted != 1 || ss.Abandoned != 2 || ss.Deflected != 1 || ss.ArticleViews != 1 {
+		t.Fatalf("self-service %+v", ss)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("console errors (CSP?):\n%s", strings.Join(p, "\n"))
 	}
 }
