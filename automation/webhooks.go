@@ -37,6 +37,9 @@ const (
 // WebhookSettings is the config's webhooks section.
 type WebhookSettings struct {
 	Timeout time.Duration `mapstructure:"timeout"` // per request, default 10s
+	// Workers is how many subscriptions are sent to at the same time
+	// (each subscription's deliveries one at a time, in order); default 4.
+	Workers int `mapstructure:"workers"`
 	Retry   struct {
 		Attempts   int           `mapstructure:"attempts"`    // tries in all, default 8
 		Backoff    time.Duration `mapstructure:"backoff"`     // first wait, doubling; default 30s
@@ -47,6 +50,9 @@ type WebhookSettings struct {
 func (s *WebhookSettings) defaults() {
 	if s.Timeout <= 0 {
 		s.Timeout = 10 * time.Second
+	}
+	if s.Workers <= 0 {
+		s.Workers = 4
 	}
 	if s.Retry.Attempts <= 0 {
 		s.Retry.Attempts = 8
@@ -107,8 +113,10 @@ func Verify(secret string, body []byte, signature string) bool {
 }
 
 // Webhooks keeps the subscriptions and sends the deliveries: queued in
-// webhook_deliveries in the store, sent by one goroutine, retried with
-// doubling waits; a restart resumes the pending ones.
+// webhook_deliveries in the store, sent by a pool of workers (one
+// subscription per worker at a time, so a slow endpoint holds up only its
+// own deliveries, which go out in the order they were queued), retried
+// with doubling waits; a restart resumes the pending ones.
 type Webhooks struct {
 	st     *store.Store
 	cfg    WebhookSettings
@@ -336,16 +344,30 @@ func (h *Webhooks) close() {
 	<-h.done
 }
 
+// due is a delivery to send now.
+type due struct {
+	id, hook, url, secret, event, payload string
+	attempts                              int
+}
+
+// run dispatches the due deliveries to workers until close. A
+// subscription with a worker busy sending is not dispatched again until
+// that worker is done, which keeps its deliveries in order.
 func (h *Webhooks) run() {
 	defer close(h.done)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-h.stop
-		cancel()
-	}()
+	var workers sync.WaitGroup
+	busy := map[string]bool{}
+	finished := make(chan string, h.cfg.Workers) // never blocks: at most Workers busy
 	for {
-		wait, err := h.sendDue(ctx)
+		wait, err := h.dispatch(ctx, busy, func(hook string, list []due) {
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				h.sendAll(ctx, list)
+				finished <- hook
+			}()
+		})
 		if err != nil && ctx.Err() == nil {
 			slog.Warn("webhooks: send", "err", err)
 			wait = time.Second
@@ -354,7 +376,11 @@ func (h *Webhooks) run() {
 		select {
 		case <-h.stop:
 			timer.Stop()
+			cancel() // a try cut short does not count
+			workers.Wait()
 			return
+		case hook := <-finished:
+			delete(busy, hook)
 		case <-h.wake:
 		case <-timer.C:
 		}
@@ -362,54 +388,75 @@ func (h *Webhooks) run() {
 	}
 }
 
-// sendDue sends the deliveries that are due and says how long to wait
-// for the next one.
-func (h *Webhooks) sendDue(ctx context.Context) (time.Duration, error) {
-	type due struct {
-		id, url, secret, event, payload string
-		attempts                        int
+// dispatch starts a worker (start) for each subscription with due
+// deliveries that is not busy, as long as the pool has room, and says how
+// long to wait before looking again (a finishing worker or a new delivery
+// wakes the loop earlier).
+func (h *Webhooks) dispatch(ctx context.Context, busy map[string]bool, start func(hook string, list []due)) (time.Duration, error) {
+	if len(busy) >= h.cfg.Workers {
+		return time.Hour, nil
 	}
-	for {
-		now := h.now().UTC()
-		rows, err := h.st.DB.QueryContext(ctx, `SELECT id, url, secret, event_type, payload, attempts FROM webhook_deliveries
-			WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 50`, now)
-		if err != nil {
+	busyList := make([]string, 0, len(busy))
+	for hook := range busy {
+		busyList = append(busyList, hook)
+	}
+	now := h.now().UTC()
+	rows, err := h.st.DB.QueryContext(ctx, `SELECT id, webhook_id, url, secret, event_type, payload, attempts FROM webhook_deliveries
+		WHERE status = 'pending' AND next_at <= ? AND NOT list_contains(?, webhook_id) ORDER BY next_at, id LIMIT 500`, now, busyList)
+	if err != nil {
+		return 0, err
+	}
+	groups := map[string][]due{}
+	var order []string
+	for rows.Next() {
+		var d due
+		if err := rows.Scan(&d.id, &d.hook, &d.url, &d.secret, &d.event, &d.payload, &d.attempts); err != nil {
+			rows.Close()
 			return 0, err
 		}
-		var list []due
-		for rows.Next() {
-			var d due
-			if err := rows.Scan(&d.id, &d.url, &d.secret, &d.event, &d.payload, &d.attempts); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			list = append(list, d)
+		if groups[d.hook] == nil {
+			order = append(order, d.hook)
 		}
-		rows.Close()
-		if len(list) == 0 {
-			break
+		groups[d.hook] = append(groups[d.hook], d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, hook := range order {
+		if len(busy) >= h.cfg.Workers {
+			return time.Hour, nil // a finishing worker wakes the loop
 		}
-		for _, d := range list {
-			if ctx.Err() != nil {
-				return 0, nil
-			}
-			code, err := h.post(ctx, d.url, d.secret, d.event, d.id, []byte(d.payload))
-			if ctx.Err() != nil {
-				return 0, nil // shutting down: the try does not count
-			}
-			if err := h.record(ctx, d.id, d.attempts+1, code, err); err != nil {
-				return 0, err
-			}
-		}
+		busy[hook] = true
+		busyList = append(busyList, hook)
+		start(hook, groups[hook])
 	}
 	var next sql.NullTime
-	if err := h.st.DB.QueryRowContext(ctx, `SELECT min(next_at) FROM webhook_deliveries WHERE status = 'pending'`).Scan(&next); err != nil {
+	if err := h.st.DB.QueryRowContext(ctx, `SELECT min(next_at) FROM webhook_deliveries WHERE status = 'pending' AND NOT list_contains(?, webhook_id)`,
+		busyList).Scan(&next); err != nil {
 		return 0, err
 	}
 	if !next.Valid {
 		return time.Hour, nil
 	}
 	return max(time.Until(next.Time), 5*time.Millisecond), nil
+}
+
+// sendAll sends one subscription's due deliveries in order. A failed try
+// is recorded with its next time and does not hold back the next ones.
+func (h *Webhooks) sendAll(ctx context.Context, list []due) {
+	for _, d := range list {
+		if ctx.Err() != nil {
+			return
+		}
+		code, err := h.post(ctx, d.url, d.secret, d.event, d.id, []byte(d.payload))
+		if ctx.Err() != nil {
+			return // shutting down: the try does not count
+		}
+		if err := h.record(ctx, d.id, d.attempts+1, code, err); err != nil && ctx.Err() == nil {
+			slog.Warn("webhooks: record delivery", "delivery", d.id, "err", err)
+		}
+	}
 }
 
 func (h *Webhooks) post(ctx context.Context, target, secret, event, id string, body []byte) (int, error) {

@@ -2,6 +2,7 @@ package automation_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -202,5 +203,74 @@ func TestRuleWebhookAction(t *testing.T) {
 	notes := byActor(e.events(tk.ID), "rule:notify-ops")
 	if len(notes) != 1 || notes[0].Type != model.EventCommented || *notes[0].Public {
 		t.Fatalf("the timeline records the call: %+v", notes)
+	}
+}
+
+// TestWebhooksConcurrent: one subscription's endpoint hangs on its first
+// request; another subscription's deliveries all arrive meanwhile. When
+// the slow endpoint is released, it gets its deliveries in the order they
+// were queued.
+func TestWebhooksConcurrent(t *testing.T) {
+	const secret = "concurrent-secret-123"
+	fast := newReceiver(t, secret, 0)
+	release := make(chan struct{})
+	entered := make(chan string, 10) // subjects, as the slow endpoint sees them
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		var p automation.Payload
+		if err := json.Unmarshal(body, &p); err != nil || !automation.Verify(secret, body, req.Header.Get(automation.SignatureHeader)) {
+			t.Errorf("slow endpoint: bad request %s", body)
+		}
+		entered <- p.Ticket.Subject
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(slow.Close)
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before slow.Close, which waits for the handler
+
+	s := fastRetries(3)
+	s.Timeout = time.Minute // the hanging request must not time out during the test
+	e := newEnv(t, automation.Options{Webhooks: s})
+	var slowHook, fastHook automation.Webhook
+	e.call("POST", "/api/v1/webhooks", `{"url":"`+slow.URL+`","events":["created"],"secret":"`+secret+`"}`, 201, &slowHook)
+	e.call("POST", "/api/v1/webhooks", `{"url":"`+fast.srv.URL+`","events":["created"],"secret":"`+secret+`"}`, 201, &fastHook)
+
+	e.createTicket(`{"subject":"T1"}`)
+	if got := <-entered; got != "T1" {
+		t.Fatalf("slow endpoint got %s first", got)
+	}
+	e.createTicket(`{"subject":"T2"}`)
+	e.createTicket(`{"subject":"T3"}`)
+	// The slow endpoint is still blocked in T1's request.
+	ds := e.waitDeliveries(fastHook.ID, settled(3))
+	var subjects []string
+	for _, r := range fast.requests() {
+		subjects = append(subjects, r.payload.Ticket.Subject)
+	}
+	if fmt.Sprint(subjects) != "[T1 T2 T3]" || ds[0].Status != "delivered" {
+		t.Fatalf("fast endpoint while the slow one hangs: %v %+v", subjects, ds)
+	}
+	select {
+	case got := <-entered:
+		t.Fatalf("the slow endpoint got %s while still answering T1", got)
+	default:
+	}
+	var pending struct{ Deliveries []*automation.Delivery }
+	e.call("GET", "/api/v1/webhooks/"+slowHook.ID+"/deliveries", "", 200, &pending)
+	if len(pending.Deliveries) != 3 || pending.Deliveries[2].Status != "pending" || pending.Deliveries[2].Attempts != 0 {
+		t.Fatalf("slow deliveries while blocked: %+v", pending.Deliveries)
+	}
+
+	unblock()
+	e.waitDeliveries(slowHook.ID, settled(3))
+	if a, b := <-entered, <-entered; a != "T2" || b != "T3" {
+		t.Fatalf("slow endpoint order after T1: %s %s", a, b)
+	}
+	for _, d := range e.waitDeliveries(slowHook.ID, settled(3)) {
+		if d.Status != "delivered" || d.Attempts != 1 {
+			t.Fatalf("slow delivery: %+v", d)
+		}
 	}
 }

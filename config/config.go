@@ -84,6 +84,7 @@ var defaults = map[string]any{
 	"routing.teams":   map[string]any{},
 
 	"webhooks.timeout":           "10s",
+	"webhooks.workers":           4,
 	"webhooks.retry.attempts":    8,
 	"webhooks.retry.backoff":     "30s",
 	"webhooks.retry.max_backoff": "1h",
