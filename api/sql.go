@@ -37,9 +37,12 @@ var sqlTableFunctions = []string{"range", "generate_series", "unnest"}
 // state.
 var sqlDeniedFunctions = []string{"getenv", "current_setting", "nextval", "currval", "setseed", "sql_auto_complete"}
 
+// arrowStreamType is the media type of the Arrow IPC stream format.
+const arrowStreamType = "application/vnd.apache.arrow.stream"
+
 type sqlRequest struct {
 	SQL       string `json:"sql"`
-	Format    string `json:"format"`     // json (default) or csv; also ?format= or Accept: text/csv
+	Format    string `json:"format"`     // json (default), csv or arrow; also ?format= or Accept: text/csv or application/vnd.apache.arrow.stream
 	MaxRows   int    `json:"max_rows"`   // default 10000, at most 100000
 	TimeoutMS int    `json:"timeout_ms"` // default 10000, at most 60000
 }
@@ -68,13 +71,20 @@ func (s *Server) querySQL(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "json"
 		for _, a := range strings.Split(r.Header.Get("Accept"), ",") {
-			if mt, _, _ := mime.ParseMediaType(strings.TrimSpace(a)); mt == "text/csv" {
+			switch mt, _, _ := mime.ParseMediaType(strings.TrimSpace(a)); mt {
+			case "text/csv":
 				format = "csv"
+			case arrowStreamType:
+				format = "arrow"
 			}
 		}
 	}
-	if format != "json" && format != "csv" {
-		writeError(w, r, badRequest("format", "format must be json or csv"))
+	switch {
+	case format == "arrow" && !arrowOut:
+		writeError(w, r, badRequest("format", "this deskpulse was built without Arrow (build with -tags=duckdb_arrow)"))
+		return
+	case format != "json" && format != "csv" && format != "arrow":
+		writeError(w, r, badRequest("format", "format must be json, csv or arrow"))
 		return
 	}
 	if strings.TrimSpace(req.SQL) == "" || len(req.SQL) > sqlMaxText {
@@ -103,14 +113,30 @@ func (s *Server) querySQL(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	began := time.Now()
-	res, err := s.runReadOnly(ctx, req.SQL, maxRows)
-	if err != nil {
+	failed := func(err error) {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			writeError(w, r, &Error{Status: http.StatusBadRequest, Code: "timeout", Field: "sql", Message: fmt.Sprintf("the query ran longer than %s and was stopped", timeout)})
 			return
 		}
 		writeError(w, r, &Error{Status: http.StatusBadRequest, Code: "query_failed", Field: "sql", Message: err.Error()})
+	}
+	if format == "arrow" {
+		stream, truncated, err := s.runArrow(ctx, req.SQL, maxRows)
+		if err != nil {
+			failed(err)
+			return
+		}
+		w.Header().Set("Content-Type", arrowStreamType)
+		if truncated {
+			w.Header().Set("X-Truncated", "true")
+		}
+		w.Write(stream)
+		return
+	}
+	began := time.Now()
+	res, err := s.runReadOnly(ctx, req.SQL, maxRows)
+	if err != nil {
+		failed(err)
 		return
 	}
 	res.MS = time.Since(began).Milliseconds()
