@@ -101,6 +101,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/metrics", "", M},
 		{"GET", "/api/v1/metrics/summary", "", M},
 		{"GET", "/api/v1/metrics/by_team", "", M},
+		{"GET", "/api/v1/metrics/self-service", "", M},
 		{"POST", "/api/v1/sla/simulate", `{"sla":{"policies":[{"name":"All","first_response":"1h","resolution":"8h"}]}}`, M},
 		{"GET", "/api/v1/exports/report.xlsx", "", M},
 		{"POST", "/api/v1/sql", `{"query":"SELECT 1"}`, M},
