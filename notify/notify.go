@@ -6,6 +6,13 @@
 // part) and queued in the store's mail_outbox; one goroutine sends the
 // queue over SMTP (package mailer), retrying with doubling waits, so a
 // restart loses none.
+//
+// E-mails to a ticket's requester carry a fresh secret status link and
+// thread in the requester's mail client: a stable Message-ID, recorded
+// with the ticket (table mail_messages) so that a reply by e-mail finds it
+// again (package mailin), In-Reply-To and References pointing to the
+// ticket's thread, Reply-To the support address and [#number] in the
+// subject.
 package notify
 
 import (
@@ -30,9 +37,13 @@ import (
 // Settings is the config's notifications section.
 type Settings struct {
 	Enabled bool `mapstructure:"enabled"` // false: nothing is queued (rules' e-mails neither)
-	// StatusURL is the link in requester e-mails; {id} and {number} are
-	// replaced with the ticket's.
+	// StatusURL is the link in requester e-mails; {token} is replaced with
+	// a fresh secret status-link token (minted per requester e-mail), {id}
+	// and {number} with the ticket's.
 	StatusURL string `mapstructure:"status_url"`
+	// ReplyTo is the Reply-To of requester e-mails: the support address
+	// that inbound e-mail reaches (empty: none).
+	ReplyTo   string `mapstructure:"reply_to"`
 	Requester struct {
 		Created  bool `mapstructure:"created"` // off by default: the acknowledge-new-tickets rule does it
 		Reply    bool `mapstructure:"reply"`
@@ -52,7 +63,8 @@ type Settings struct {
 // Defaults are the config defaults of the section, keyed like viper.
 var Defaults = map[string]any{
 	"notifications.enabled":            true,
-	"notifications.status_url":         "http://127.0.0.1:8080/api/v1/tickets/{id}",
+	"notifications.status_url":         "http://127.0.0.1:8080/support/t/{token}",
+	"notifications.reply_to":           "",
 	"notifications.requester.created":  false,
 	"notifications.requester.reply":    true,
 	"notifications.requester.resolved": true,
@@ -99,15 +111,40 @@ func (n *Notifier) Queue(ctx context.Context, to []string, tmpl string, t *model
 	if !n.set.Enabled {
 		return nil
 	}
-	d := &Data{Ticket: t, StatusURL: n.statusURL(t), Rule: data["rule"], Extra: data}
+	d := &Data{Ticket: t, Rule: data["rule"], Extra: data}
 	return n.queue(ctx, to, tmpl, d)
 }
 
-func (n *Notifier) statusURL(t *model.Ticket) string {
-	if t == nil {
-		return ""
+// toRequester says whether an e-mail goes to the ticket's requester alone:
+// only such e-mails carry a status link and thread as the requester's
+// conversation.
+func toRequester(to []string, t *model.Ticket) bool {
+	return t != nil && t.RequesterEmail != "" && len(to) == 1 && strings.EqualFold(to[0], t.RequesterEmail)
+}
+
+// statusURL is the requester's link to the ticket. A {token} in the
+// configured URL is a secret status link, minted for this e-mail (and only
+// for the requester: other recipients get no link then).
+func (n *Notifier) statusURL(ctx context.Context, t *model.Ticket, requester bool) (string, error) {
+	if t == nil || n.set.StatusURL == "" {
+		return "", nil
 	}
-	return strings.NewReplacer("{id}", t.ID, "{number}", fmt.Sprint(t.Number)).Replace(n.set.StatusURL)
+	token := ""
+	if strings.Contains(n.set.StatusURL, "{token}") {
+		if !requester {
+			return "", nil
+		}
+		var err error
+		if token, err = n.st.NewStatusLink(ctx, t.ID, n.Now()); err != nil {
+			return "", err
+		}
+	}
+	return strings.NewReplacer("{token}", token, "{id}", t.ID, "{number}", fmt.Sprint(t.Number)).Replace(n.set.StatusURL), nil
+}
+
+// thread is the threading of one queued e-mail.
+type thread struct {
+	inReplyTo, refs, replyTo string
 }
 
 func (n *Notifier) queue(ctx context.Context, to []string, tmpl string, d *Data) error {
@@ -115,22 +152,64 @@ func (n *Notifier) queue(ctx context.Context, to []string, tmpl string, d *Data)
 	if len(to) == 0 {
 		return nil
 	}
+	requester := toRequester(to, d.Ticket)
+	var err error
+	if d.StatusURL, err = n.statusURL(ctx, d.Ticket, requester); err != nil {
+		return err
+	}
+	if d.StatusURL != "" && d.Ticket.ResolvedAt != nil {
+		d.RatingURL = d.StatusURL + "#rate" // the status page's rating form
+	}
 	subject, text, html, err := Render(tmpl, d)
 	if err != nil {
 		return err
 	}
-	ticket := ""
+	id, ticket := ingest.NewID(), ""
+	now := n.Now().UTC()
+	var th thread
 	if d.Ticket != nil {
 		ticket = d.Ticket.ID
 	}
-	now := n.Now().UTC()
-	_, err = n.st.DB.ExecContext(ctx, `INSERT INTO mail_outbox (id, template, ticket_id, recipients, subject, text_body, html_body, status, next_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`, ingest.NewID(), tmpl, ticket, to, subject, text, html, now, now)
+	if requester {
+		if th, err = n.thread(ctx, ticket, MessageID(id), now); err != nil {
+			return err
+		}
+	}
+	_, err = n.st.DB.ExecContext(ctx, `INSERT INTO mail_outbox (id, template, ticket_id, recipients, subject, text_body, html_body, status, next_at, created_at, in_reply_to, refs, reply_to)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`, id, tmpl, ticket, to, subject, text, html, now, now, th.inReplyTo, th.refs, th.replyTo)
 	if err == nil {
 		n.signal()
 	}
 	return err
 }
+
+// thread records a requester e-mail's Message-ID with its ticket and
+// returns its threading: In-Reply-To the requester's newest e-mail (else
+// the thread's first message), References the first message and that one.
+// The first e-mail of a ticket that did not come by e-mail starts the
+// thread.
+func (n *Notifier) thread(ctx context.Context, ticket, messageID string, now time.Time) (thread, error) {
+	root, last, err := n.st.MailThread(ctx, ticket)
+	if err != nil {
+		return thread{}, err
+	}
+	if _, err := n.st.AddMailMessage(ctx, messageID, ticket, store.MailOut, now); err != nil {
+		return thread{}, err
+	}
+	th := thread{replyTo: n.set.ReplyTo}
+	switch {
+	case root == "":
+	case last == "" || last == root:
+		th.inReplyTo, th.refs = root, root
+	default:
+		th.inReplyTo, th.refs = last, root+" "+last
+	}
+	return th, nil
+}
+
+// MessageID is the Message-ID (without angle brackets) of the queued
+// e-mail id: the same on every retry.
+func MessageID(outboxID string) string { return "notify." + outboxID + "@deskpulse" }
 
 func (n *Notifier) signal() {
 	select {
@@ -152,7 +231,7 @@ func (n *Notifier) Committed(ctx context.Context, events []*model.Event, tickets
 		if t == nil {
 			continue
 		}
-		d := &Data{Ticket: t, StatusURL: n.statusURL(t), Actor: ev.Actor}
+		d := &Data{Ticket: t, Actor: ev.Actor}
 		var err error
 		switch {
 		case ev.Type == model.EventCreated && n.set.Requester.Created:
@@ -251,11 +330,12 @@ type outgoing struct {
 	id, subject, text, html string
 	to                      []string
 	attempts                int
+	thread
 }
 
 func (n *Notifier) sendDue(ctx context.Context) (time.Duration, error) {
 	for {
-		rows, err := n.st.DB.QueryContext(ctx, `SELECT id, recipients, subject, text_body, html_body, attempts FROM mail_outbox
+		rows, err := n.st.DB.QueryContext(ctx, `SELECT id, recipients, subject, text_body, html_body, attempts, in_reply_to, refs, reply_to FROM mail_outbox
 			WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 20`, n.Now().UTC())
 		if err != nil {
 			return 0, err
@@ -264,7 +344,7 @@ func (n *Notifier) sendDue(ctx context.Context) (time.Duration, error) {
 		for rows.Next() {
 			var o outgoing
 			var to any
-			if err := rows.Scan(&o.id, &to, &o.subject, &o.text, &o.html, &o.attempts); err != nil {
+			if err := rows.Scan(&o.id, &to, &o.subject, &o.text, &o.html, &o.attempts, &o.inReplyTo, &o.refs, &o.replyTo); err != nil {
 				rows.Close()
 				return 0, err
 			}
@@ -312,7 +392,18 @@ func (n *Notifier) send(ctx context.Context, o *outgoing) error {
 	m.Subject(o.subject)
 	m.SetUserAgent("deskpulse")
 	m.SetDate()
-	m.SetMessageIDWithValue("notify." + o.id + "@deskpulse") // the same on every retry
+	m.SetMessageIDWithValue(MessageID(o.id)) // the same on every retry
+	if o.inReplyTo != "" {
+		m.SetGenHeader(mail.HeaderInReplyTo, "<"+o.inReplyTo+">")
+	}
+	if o.refs != "" {
+		m.SetGenHeader(mail.HeaderReferences, "<"+strings.Join(strings.Fields(o.refs), "> <")+">")
+	}
+	if o.replyTo != "" {
+		if err := m.ReplyTo(o.replyTo); err != nil {
+			return fmt.Errorf("notifications.reply_to %q: %w", o.replyTo, err)
+		}
+	}
 	m.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
 	m.SetBodyString(mail.TypeTextPlain, o.text)
 	m.AddAlternativeString(mail.TypeTextHTML, o.html)

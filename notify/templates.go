@@ -13,6 +13,7 @@ import (
 type Data struct {
 	Ticket    *model.Ticket
 	StatusURL string            // the requester's link to the ticket
+	RatingURL string            // the status page's rating form (resolved tickets)
 	Actor     string            // who caused the event
 	Body      string            // the reply or note
 	Reason    string            // why a ticket was assigned (routing)
@@ -47,13 +48,13 @@ var sources = map[string][3]string{
 	},
 	"reply": {
 		`[#{{.Ticket.Number}}] New reply: {{.Ticket.Subject}}`,
-		"{{.Actor}} replied to your request #{{.Ticket.Number}}:\n\n{{.Body}}\n\n{{with .StatusURL}}Follow it here: {{.}}\n{{end}}",
-		`<p>{{.Actor}} replied to your request <b>#{{.Ticket.Number}}</b>:</p><blockquote style="margin:0;padding:8px 12px;border-left:3px solid #1f3864;white-space:pre-wrap;">{{.Body}}</blockquote>{{with .StatusURL}}<p><a href="{{.}}" style="color:#1f3864;">Follow your request</a></p>{{end}}`,
+		"{{.Actor}} replied to your request #{{.Ticket.Number}}:\n\n{{.Body}}\n\nReply to this e-mail to answer.\n{{with .StatusURL}}Follow it here: {{.}}\n{{end}}",
+		`<p>{{.Actor}} replied to your request <b>#{{.Ticket.Number}}</b>:</p><blockquote style="margin:0;padding:8px 12px;border-left:3px solid #1f3864;white-space:pre-wrap;">{{.Body}}</blockquote><p>Reply to this e-mail to answer.</p>{{with .StatusURL}}<p><a href="{{.}}" style="color:#1f3864;">Follow your request</a></p>{{end}}`,
 	},
 	"resolved": {
 		`[#{{.Ticket.Number}}] Resolved: {{.Ticket.Subject}}`,
-		"Your request #{{.Ticket.Number}} ({{.Ticket.Subject}}) is resolved.\nIf the problem persists, reply to this e-mail and it is reopened.\n{{with .StatusURL}}{{.}}\n{{end}}",
-		`<p>Your request <b>#{{.Ticket.Number}}</b> ({{.Ticket.Subject}}) is resolved.</p><p>If the problem persists, reply to this e-mail and it is reopened.</p>{{with .StatusURL}}<p><a href="{{.}}" style="color:#1f3864;">See the request</a></p>{{end}}`,
+		"Your request #{{.Ticket.Number}} ({{.Ticket.Subject}}) is resolved.\nIf the problem persists, reply to this e-mail and it is reopened.\n{{with .StatusURL}}See the request: {{.}}\n{{end}}{{with .RatingURL}}\nHow did we do? Rate the support from 1 to 5: {{.}}\n{{end}}",
+		`<p>Your request <b>#{{.Ticket.Number}}</b> ({{.Ticket.Subject}}) is resolved.</p><p>If the problem persists, reply to this e-mail and it is reopened.</p>{{with .StatusURL}}<p><a href="{{.}}" style="color:#1f3864;">See the request</a></p>{{end}}{{with .RatingURL}}<p>How did we do? <a href="{{.}}" style="color:#1f3864;">Rate the support from 1 to 5</a></p>{{end}}`,
 	},
 	"assigned": {
 		`[#{{.Ticket.Number}}] Assigned to you: {{.Ticket.Subject}}`,

@@ -151,6 +151,15 @@ func (m *Mailpit) Message(t testing.TB, id string) *Message {
 	return &out
 }
 
+// Headers returns a message's header fields as received, e.g.
+// "In-Reply-To" -> ["<id@host>"].
+func (m *Mailpit) Headers(t testing.TB, id string) map[string][]string {
+	t.Helper()
+	var out map[string][]string
+	m.get(t, "/message/"+id+"/headers", &out)
+	return out
+}
+
 // Part returns the bytes of one part (an attachment) of a message.
 func (m *Mailpit) Part(t testing.TB, id, part string) []byte {
 	t.Helper()
