@@ -6,6 +6,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -22,8 +24,10 @@ const maxReportedRows = 1000
 // importEvents is POST /api/v1/import: the body is one file (NDJSON, CSV
 // for ?profile=, Parquet; plain, gzip or zip), read as it streams in.
 // Query: format, profile, tz, on_error=abort|skip, dry_run=true, name (the
-// file name used in reports). A CSV with a mapping is sent as
-// multipart/form-data: a part "mapping" (the YAML) then a part "file". Answers with the import summary; with
+// file name used in reports). Several files, or a CSV with its mapping,
+// are sent as multipart/form-data: an optional part "mapping" (the YAML)
+// first, then one or more parts "file", imported together as one import
+// (as `deskpulse import A B`). Answers with the import summary; with
 // on_error=abort (the default) bad rows give a 400 listing each with file,
 // line and reason, and nothing is stored.
 func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
@@ -69,39 +73,26 @@ func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
 		name = "body"
 	}
 	body := http.MaxBytesReader(w, r.Body, maxImportBody)
-	input := ingest.Input{Name: name, R: body}
+	inputs := []ingest.Input{{Name: name, R: body}}
 	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media == "multipart/form-data" {
-		// A CSV with its mapping: part "mapping" (YAML) first, then part "file".
-		mr, err := r.MultipartReader()
-		if err != nil {
-			writeError(w, r, badRequest("", "malformed multipart body: %v", err))
+		var err error
+		r.Body = body
+		if inputs, err = multipartInputs(r, &opts); err != nil {
+			if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+				writeTooLarge(w, r)
+			} else {
+				writeError(w, r, err)
+			}
 			return
 		}
-		for input.R = nil; input.R == nil; {
-			part, err := mr.NextPart()
-			if err != nil {
-				writeError(w, r, badRequest("file", "the multipart body needs a part named file (after the mapping part, if any)"))
-				return
+		defer func() {
+			for _, in := range inputs {
+				in.R.(*os.File).Close()
+				os.Remove(in.Path)
 			}
-			switch part.FormName() {
-			case "mapping":
-				data, err := io.ReadAll(io.LimitReader(part, 1<<20))
-				if err == nil {
-					opts.Mapping, err = ingest.ParseMapping(data)
-				}
-				if err != nil {
-					writeError(w, r, badRequest("mapping", "%v", err))
-					return
-				}
-			case "file":
-				input.R = part
-				if fn := part.FileName(); fn != "" && q.Get("name") == "" {
-					input.Name = fn
-				}
-			}
-		}
+		}()
 	}
-	sum, err := s.writer.Import(r.Context(), []ingest.Input{input}, opts)
+	sum, err := s.writer.Import(r.Context(), inputs, opts)
 	var ie *ingest.ImportError
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -116,7 +107,7 @@ func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
 		}})
 		return
 	case errors.As(err, &tooLarge):
-		writeError(w, r, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is over %d bytes; use `deskpulse import`", maxImportBody)})
+		writeTooLarge(w, r)
 		return
 	case err != nil:
 		writeError(w, r, badRequest("", "import failed: %v", err))
@@ -135,4 +126,79 @@ func validProfile(name string) bool {
 		}
 	}
 	return false
+}
+
+// multipartInputs reads a multipart import body: an optional part
+// "mapping" first, then one or more parts "file". The files are spooled to
+// temporary files (the caller removes them), since the parts of one body
+// can only be read in order and the import reads its inputs one by one.
+func multipartInputs(r *http.Request, opts *ingest.ImportOptions) (inputs []ingest.Input, err error) {
+	defer func() {
+		if err != nil {
+			for _, in := range inputs {
+				in.R.(*os.File).Close()
+				os.Remove(in.Path)
+			}
+			inputs = nil
+		}
+	}()
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, badRequest("", "malformed multipart body: %v", err)
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return inputs, err
+		}
+		if err != nil {
+			return inputs, badRequest("", "malformed multipart body: %v", err)
+		}
+		switch part.FormName() {
+		case "mapping":
+			if len(inputs) > 0 {
+				return inputs, badRequest("mapping", "the mapping part must come before the file parts")
+			}
+			data, err := io.ReadAll(io.LimitReader(part, 1<<20))
+			if err == nil {
+				opts.Mapping, err = ingest.ParseMapping(data)
+			}
+			if err != nil {
+				return inputs, badRequest("mapping", "%v", err)
+			}
+		case "file":
+			name := part.FileName()
+			if name == "" {
+				name = fmt.Sprintf("file%d", len(inputs)+1)
+			}
+			f, err := os.CreateTemp("", "deskpulse-import-*")
+			if err != nil {
+				return inputs, err
+			}
+			inputs = append(inputs, ingest.Input{Name: filepath.Base(name), R: f, Path: f.Name()})
+			if _, err := io.Copy(f, part); err != nil {
+				if errors.As(err, &tooLarge) {
+					return inputs, err
+				}
+				return inputs, badRequest("file", "reading part %s: %v", name, err)
+			}
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return inputs, err
+			}
+		default:
+			return inputs, badRequest(part.FormName(), "unknown part %q: send an optional part mapping, then parts file", part.FormName())
+		}
+	}
+	if len(inputs) == 0 {
+		return nil, badRequest("file", "the multipart body needs at least one part named file (after the mapping part, if any)")
+	}
+	return inputs, nil
+}
+
+func writeTooLarge(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is over %d bytes; use `deskpulse import`", maxImportBody)})
 }

@@ -138,3 +138,56 @@ func TestImportUCIProfileOverHTTP(t *testing.T) {
 		t.Fatalf("INC0000045 %v", tk)
 	}
 }
+
+// TestImportSeveralFilesOverHTTP sends two files in one multipart body:
+// one ticket's history is split across them, and bad rows are reported
+// with the file they are in.
+func TestImportSeveralFilesOverHTTP(t *testing.T) {
+	e := start(t, filepath.Join(t.TempDir(), "import.duckdb"))
+	data, err := os.ReadFile("../ingest/testdata/import_example.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSpace(string(data)), "\n")
+	first, second := strings.Join(lines[:3], ""), strings.Join(lines[3:], "")
+	send := func(query string, want int, parts ...[3]string) map[string]any {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for _, p := range parts {
+			w, _ := mw.CreateFormFile(p[0], p[1])
+			w.Write([]byte(p[2]))
+		}
+		mw.Close()
+		resp, err := e.client.Post(e.srv.URL+"/api/v1/import"+query, mw.FormDataContentType(), &body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decodeResp(t, resp, want)
+	}
+	bad := `{"id":"b1","ticket":"EXT-1","type":"commented","at":"2026-01-07T09:00:00Z","actor":"ann@example.com","actor_kind":"requester","public":true,"body":"thanks"}
+{"id":"b2","ticket":"EXT-1","type":"priority_changed","at":"2026-01-07T10:00:00Z","actor":"bob@example.com","actor_kind":"agent","priority":"extreme"}
+`
+	out := send("", 400, [3]string{"file", "a.ndjson", first}, [3]string{"file", "b.ndjson", second + "\n" + bad})
+	if eb := out["error"].(map[string]any); eb["file"] != "b.ndjson" || eb["line"].(float64) != 6 {
+		t.Fatalf("bad row answer %v", out)
+	}
+	e.call(t, "GET", "/api/v1/tickets/EXT-1", "", "", 404)
+
+	sum := send("?on_error=skip", 200, [3]string{"file", "a.ndjson", first}, [3]string{"file", "b.ndjson", second + "\n" + bad})
+	if sum["read"].(float64) != 9 || sum["imported"].(float64) != 8 || sum["rejected"].(float64) != 1 ||
+		len(sum["files"].([]any)) != 2 || sum["tickets_touched"].(float64) != 1 {
+		t.Fatalf("summary %v", sum)
+	}
+	if tk := e.call(t, "GET", "/api/v1/tickets/EXT-1", "", "", 200); tk["status"] != "resolved" || tk["csat_score"].(float64) != 5 {
+		t.Fatalf("ticket %v", tk)
+	}
+	out = send("", 400, [3]string{"file", "a.ndjson", first}, [3]string{"notes", "n.txt", "x"})
+	if eb := out["error"].(map[string]any); eb["field"] != "notes" {
+		t.Fatalf("unknown part answer %v", out)
+	}
+	out = send("", 400, [3]string{"mapping", "m.yaml", "nope: ["})
+	if eb := out["error"].(map[string]any); eb["field"] != "mapping" {
+		t.Fatalf("bad mapping answer %v", out)
+	}
+}
