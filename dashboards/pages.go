@@ -86,8 +86,14 @@ func (d *Dashboards) overview(ctx context.Context, v *View) error {
 	var sum *metrics.Summary
 	var vol *metrics.Volume
 	var bl *metrics.Backlog
+	var ss *metrics.SelfService
 	g := newGroup()
 	g.Go(func() (err error) { sum, err = d.m.Summary(ctx, q); return })
+	// Knowledge-base events belong to no ticket: the range only.
+	g.Go(func() (err error) {
+		ss, err = d.m.SelfService(ctx, metrics.Query{From: q.From, To: q.To, TZ: q.TZ, AsOf: q.AsOf})
+		return
+	})
 	g.Go(func() (err error) { vol, err = series[*metrics.Volume](ctx, d.m, "volume", q); return })
 	g.Go(func() (err error) { bl, err = series[*metrics.Backlog](ctx, d.m, "backlog", q); return })
 	if err := g.Wait(); err != nil {
@@ -112,7 +118,37 @@ func (d *Dashboards) overview(ctx context.Context, v *View) error {
 		chartBlock(volumeChart("overview_volume", vol), true),
 		chartBlock(backlogChart("overview_backlog", bl), true),
 	}
+	v.Blocks = append(v.Blocks, selfServiceBlocks(ss)...)
 	return nil
+}
+
+// selfServiceBlocks is the overview's self-service panel (docs/metrics.md,
+// Self-service): what became of the web form's visits that showed
+// suggestions, and the most useful articles. Left out while the knowledge
+// base has no activity in the range.
+func selfServiceBlocks(ss *metrics.SelfService) []Block {
+	if ss.FormSessions == 0 && ss.ArticleViews == 0 && ss.Searches == 0 {
+		return nil
+	}
+	note := "web form visits that showed suggested articles; not filtered by team, agent or ticket fields"
+	if ss.DeflectionRatePct != nil {
+		note = "deflection " + percent(ss.DeflectionRatePct) + ": " + note
+	}
+	visits := countBarChart("overview_selfservice", "Self-service", note, "form visits", "resolved",
+		[]string{"Deflected (read an article, no ticket)", "Left without reading", "Became a ticket", "Open or no sign yet"},
+		[]int64{ss.Deflected, ss.Abandoned - ss.Deflected, ss.Submitted, ss.FormSessions - ss.Abandoned - ss.Submitted}, false)
+	var titles []string
+	var views []int64
+	for _, a := range ss.TopArticles {
+		title := a.Title
+		if title == "" {
+			title = "(deleted article)"
+		}
+		titles = append(titles, fmt.Sprintf("%s (%d helpful of %d votes)", title, a.Helpful, a.Helpful+a.NotHelpful))
+		views = append(views, a.Views)
+	}
+	articles := countBarChart("overview_articles", "Most useful articles", "views in the range, most helpful votes first", "views", "created", titles, views, false)
+	return []Block{chartBlock(visits, false), chartBlock(articles, false)}
 }
 
 // histogram edges in minutes: first response and resolution.
