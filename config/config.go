@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"os"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/deskpulse/deskpulse/automation"
+	"github.com/deskpulse/deskpulse/mailin"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/notify"
 	"github.com/deskpulse/deskpulse/reports"
@@ -60,6 +62,9 @@ type Config struct {
 	// Notifications are the e-mails to requesters and agents (package
 	// notify), sent through SMTP.
 	Notifications notify.Settings `mapstructure:"notifications"`
+	// InboundMail is the SMTP listener of the e-mail channel (package
+	// mailin), off by default.
+	InboundMail mailin.Settings `mapstructure:"inbound_mail"`
 	// Metrics holds the reporting time zone, business calendars and SLA
 	// policies (top-level keys timezone, calendars and sla).
 	Metrics metrics.Config `mapstructure:",squash"`
@@ -103,6 +108,9 @@ func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Confi
 		v.SetDefault(k, val)
 	}
 	for k, val := range notify.Defaults {
+		v.SetDefault(k, val)
+	}
+	for k, val := range mailin.Defaults {
 		v.SetDefault(k, val)
 	}
 	v.SetEnvPrefix("DESKPULSE")
@@ -150,10 +158,33 @@ func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Confi
 	if err := reports.Validate(cfg.Reports, cfg.SMTP); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if err := checkInboundMail(cfg); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	rules, err := automation.ParseRules(automation.Specs(cfg.Rules))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	cfg.AutomationRules = rules
 	return cfg, nil
+}
+
+// checkInboundMail checks the inbound_mail section when it is on, and
+// makes its support address the Reply-To of requester e-mails unless
+// notifications.reply_to names another.
+func checkInboundMail(cfg *Config) error {
+	in := &cfg.InboundMail
+	if !in.Enabled {
+		return nil
+	}
+	if len(in.Domains) == 0 {
+		return fmt.Errorf("inbound_mail.domains: name at least one recipient domain to accept")
+	}
+	if a, err := mail.ParseAddress(in.Address); err != nil || a.Address != in.Address {
+		return fmt.Errorf("inbound_mail.address: %q is not an e-mail address like support@example.com", in.Address)
+	}
+	if cfg.Notifications.ReplyTo == "" {
+		cfg.Notifications.ReplyTo = in.Address
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,39 @@ func TestBadConfigSaysWhat(t *testing.T) {
 		t.Fatal("a policy naming an unknown calendar was accepted")
 	}
 	t.Log(err)
+}
+
+// TestInboundMail: the section's defaults, a file turning it on with the
+// domains from the environment, its address becoming the Reply-To of
+// requester e-mails, and a bad address named by its key.
+func TestInboundMail(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cfg, err := Load("", pflag.NewFlagSet("x", pflag.ContinueOnError), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cfg.InboundMail
+	if in.Enabled || in.Addr != "127.0.0.1:2525" || len(in.Domains) != 1 || in.Domains[0] != "localhost" ||
+		in.Address != "support@localhost" || in.MaxBytes != 25<<20 || cfg.Notifications.ReplyTo != "" ||
+		cfg.Notifications.StatusURL != "http://127.0.0.1:8080/support/t/{token}" {
+		t.Fatalf("defaults: %+v, reply_to %q", in, cfg.Notifications.ReplyTo)
+	}
+
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("inbound_mail:\n  enabled: true\n  address: help@example.com\n  max_bytes: 1000\n"), 0o644)
+	t.Setenv("DESKPULSE_INBOUND_MAIL_DOMAINS", "example.com,help.example.com")
+	cfg, err = Load(file, pflag.NewFlagSet("x", pflag.ContinueOnError), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = cfg.InboundMail
+	if !in.Enabled || in.Address != "help@example.com" || in.MaxBytes != 1000 || len(in.Domains) != 2 || in.Domains[1] != "help.example.com" ||
+		cfg.Notifications.ReplyTo != "help@example.com" {
+		t.Fatalf("from file and env: %+v, reply_to %q", in, cfg.Notifications.ReplyTo)
+	}
+
+	os.WriteFile(file, []byte("inbound_mail:\n  enabled: true\n  address: help desk\n"), 0o644)
+	if _, err := Load(file, pflag.NewFlagSet("x", pflag.ContinueOnError), nil); err == nil || !strings.Contains(err.Error(), "inbound_mail.address") {
+		t.Errorf("bad address: %v", err)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/deskpulse/deskpulse/config"
 	"github.com/deskpulse/deskpulse/dashboards"
 	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/mailin"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/portal"
 	"github.com/deskpulse/deskpulse/reports"
@@ -64,6 +65,10 @@ type Main struct {
 	// Automation is the rules engine (cmd/deskpulse/automation.go).
 	Automation *automation.Engine
 	Reports    *reports.Service
+	Portal     *portal.Portal
+	// MailIn is the inbound e-mail listener (nil unless
+	// inbound_mail.enabled).
+	MailIn *mailin.Receiver
 
 	listener net.Listener
 	http     *http.Server
@@ -91,7 +96,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	dashboards.Register(m.API.Mux(), m.Metrics, m.Store)
-	m.API.KBRoutes(portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Mux()).KB) // /support, /kb, /api/v1/kb (docs/portal.md)
+	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Mux())
+	m.API.KBRoutes(m.Portal.KB) // /support, /kb, /api/v1/kb (docs/portal.md)
 	if m.Reports, err = reports.New(m.Store, m.Metrics, m.Config.Reports, m.Config.SMTP); err != nil {
 		return err
 	}
@@ -101,6 +107,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.startAutomation(ctx); err != nil {
 		return err
+	}
+	if m.Config.InboundMail.Enabled { // docs/email.md
+		m.MailIn = mailin.New(m.Store, m.Writer, m.Portal, m.Config.InboundMail)
+		if err := m.MailIn.Start(); err != nil {
+			m.MailIn = nil
+			return err
+		}
 	}
 	gate, err := m.setupAuth(ctx)
 	if err != nil {
@@ -204,6 +217,9 @@ func (m *Main) Close() error {
 		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if m.MailIn != nil {
+		errs = append(errs, m.MailIn.Close())
 	}
 	if m.Reports != nil {
 		errs = append(errs, m.Reports.Close())
