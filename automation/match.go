@@ -254,3 +254,27 @@ func (c *Calendars) Open(name string, t time.Time) bool {
 	}
 	return false
 }
+
+// after is the instant minutes of business time of the calendar after
+// start (calendar time for "", a 24x7 policy), and whether that is at
+// most limit later; it walks the calendar a minute at a time (dry runs).
+func (c *Calendars) after(name string, start time.Time, minutes float64, limit time.Duration) (time.Time, bool) {
+	if minutes <= 0 {
+		return start, true
+	}
+	if name == "" {
+		d := time.Duration(minutes * float64(time.Minute))
+		return start.Add(d), d <= limit
+	}
+	t := start
+	for t.Sub(start) < limit {
+		if c.Open(name, t) {
+			minutes--
+			if minutes <= 0 {
+				return t.Add(time.Duration((1 + minutes) * float64(time.Minute))), true
+			}
+		}
+		t = t.Add(time.Minute)
+	}
+	return time.Time{}, false
+}

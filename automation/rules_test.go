@@ -432,3 +432,110 @@ func TestSLACatchUpAfterDowntime(t *testing.T) {
 		}
 	}
 }
+
+// TestDryRunSLA replays SLA rules over hand-built tickets on the default
+// policies (Default: first response 8h, resolution 40h around the clock;
+// Urgent and high: 1h and 8h on the office calendar, Mon-Fri 09-17
+// Berlin; t0 is Monday 09:00 in Berlin). Hours are after t0:
+//
+//	A  created 0, never answered
+//	E  created 0, never answered, tagged ignore at 5
+//	B  created 1, answered 6:30, pending from 20 (resolution clock paused)
+//	F  created 1, never answered, tagged ignore at 10 (after its breach)
+//	C  created 2, answered 8:30 (first response due 10)
+//	G  created 2, resolved 4
+//	H  created 0, priority high, answered 0:50 (10 office minutes left)
+func TestDryRunSLA(t *testing.T) {
+	e := newEnv(t, automation.Options{})
+	e.call("POST", "/api/v1/agents", `{"email":"bob@example.com","name":"Bob"}`, 201, nil)
+	rules := map[string]string{
+		"fr-breach": `{"on":"sla_breached","target":"first_response"},"conditions":[{"op":"tag_absent","value":"ignore"}]`,
+		"fr-risk":   `{"on":"sla_at_risk","target":"first_response","within":"2h"}`,
+		"res-risk":  `{"on":"sla_at_risk","target":"resolution","within":"1h"}`,
+	}
+	for name, trigger := range rules {
+		e.call("POST", "/api/v1/rules", `{"name":"`+name+`","enabled":false,"trigger":`+trigger+`,"actions":[{"type":"raise_priority"}]}`, 201, nil)
+	}
+	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+	reply := func(tk *model.Ticket) {
+		e.as("bob@example.com", "POST", "/api/v1/tickets/"+tk.ID+"/comments", `{"body":"on it"}`, 200)
+	}
+	a := e.createTicket(`{"subject":"A"}`)
+	tE := e.createTicket(`{"subject":"E"}`)
+	h := e.createTicket(`{"subject":"H","priority":"high"}`)
+	e.clock.Set(at(50.0 / 60))
+	reply(h)
+	e.clock.Set(at(1))
+	b := e.createTicket(`{"subject":"B"}`)
+	f := e.createTicket(`{"subject":"F"}`)
+	e.clock.Set(at(2))
+	c := e.createTicket(`{"subject":"C"}`)
+	g := e.createTicket(`{"subject":"G"}`)
+	e.clock.Set(at(4))
+	e.call("POST", "/api/v1/tickets/"+g.ID+"/resolve", "", 200, nil)
+	e.clock.Set(at(5))
+	e.call("PATCH", "/api/v1/tickets/"+tE.ID, `{"tags":["ignore"]}`, 200, nil)
+	e.clock.Set(at(6.5))
+	reply(b)
+	e.clock.Set(at(8.5))
+	reply(c)
+	e.clock.Set(at(10))
+	e.call("PATCH", "/api/v1/tickets/"+f.ID, `{"tags":["ignore"]}`, 200, nil)
+	e.clock.Set(at(20))
+	e.call("POST", "/api/v1/tickets/"+b.ID+"/status", `{"status":"pending"}`, 200, nil)
+	e.clock.Set(at(48))
+	e.sync()
+	var seqBefore, seqAfter int64
+	e.st.DB.QueryRow(`SELECT max(seq) FROM events`).Scan(&seqBefore)
+
+	name := map[string]string{}
+	for _, tk := range []*model.Ticket{a, tE, b, f, c, g, h} {
+		name[tk.ID] = tk.Subject
+	}
+	hits := func(rule, query string) string {
+		t.Helper()
+		var res automation.DryRun
+		e.call("GET", "/api/v1/rules/"+rule+"/dry-run?"+query, "", 200, &res)
+		if res.Tickets != 7 || res.Matched != len(res.Matches) {
+			t.Fatalf("%s: replayed %d tickets, matched %d: %+v", rule, res.Tickets, res.Matched, res)
+		}
+		var out []string
+		for _, m := range res.Matches {
+			if m.DueAt == nil || m.Actions[0] != "raise priority one step" {
+				t.Fatalf("%s: hit %+v", rule, m)
+			}
+			out = append(out, fmt.Sprintf("%s@%s(due %s)", name[m.Ticket], m.At.Sub(t0), m.DueAt.Sub(t0)))
+		}
+		return strings.Join(out, " ")
+	}
+	whole := "from=2026-03-02&to=2026-03-05"
+	// A and F breach unanswered; E carried the ignore tag at its breach,
+	// F got it only after hers.
+	if got, want := hits("fr-breach", whole), "A@8h0m0s(due 8h0m0s) F@9h0m0s(due 9h0m0s)"; got != want {
+		t.Errorf("fr-breach:\n got %s\nwant %s", got, want)
+	}
+	// Two hours before the due time while unanswered; C was answered 1h30
+	// before its due time (at risk from 8h); B with 2h30 to spare never
+	// was; H had 10 office minutes left when answered, its due time
+	// (1h on the calendar) minus 2h is before its creation.
+	sortedAtSix := "A@6h0m0s(due 8h0m0s) E@6h0m0s(due 8h0m0s)"
+	if tE.ID < a.ID {
+		sortedAtSix = "E@6h0m0s(due 8h0m0s) A@6h0m0s(due 8h0m0s)"
+	}
+	if got, want := hits("fr-risk", whole), "H@0s(due 1h0m0s) "+sortedAtSix+" F@7h0m0s(due 9h0m0s) C@8h0m0s(due 10h0m0s)"; got != want {
+		t.Errorf("fr-risk:\n got %s\nwant %s", got, want)
+	}
+	if got, want := hits("fr-risk", "from=2026-03-02T14:30:00Z&to=2026-03-05T00:00:00Z"), "F@7h0m0s(due 9h0m0s) C@8h0m0s(due 10h0m0s)"; got != want {
+		t.Errorf("fr-risk from 6:30:\n got %s\nwant %s", got, want)
+	}
+	// Resolution: H (8 office hours: due 17:00 Berlin), then the 40h
+	// ones; B is paused, G resolved in time.
+	sortedAt39 := strings.ReplaceAll(strings.ReplaceAll(sortedAtSix, "6h0m0s", "39h0m0s"), "8h0m0s", "40h0m0s")
+	if got, want := hits("res-risk", whole), "H@7h0m0s(due 8h0m0s) "+sortedAt39+" F@40h0m0s(due 41h0m0s) C@41h0m0s(due 42h0m0s)"; got != want {
+		t.Errorf("res-risk:\n got %s\nwant %s", got, want)
+	}
+	e.st.DB.QueryRow(`SELECT max(seq) FROM events`).Scan(&seqAfter)
+	if seqAfter != seqBefore {
+		t.Fatalf("the dry run changed something: seq %d -> %d", seqBefore, seqAfter)
+	}
+}

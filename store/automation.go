@@ -21,6 +21,13 @@ func (s *Store) EventsOfActiveTickets(ctx context.Context, from, to time.Time, m
 		ORDER BY ticket_id, occurred_at, seq`, from, to, maxTickets)
 }
 
+// EventsOfTickets returns every event of the given tickets, grouped by
+// ticket and in timeline order.
+func (s *Store) EventsOfTickets(ctx context.Context, ids []string) ([]*model.Event, error) {
+	return s.events(ctx, `SELECT `+eventColumns+` FROM events WHERE ticket_id IN (SELECT unnest(?::VARCHAR[]))
+		ORDER BY ticket_id, occurred_at, seq`, ids)
+}
+
 // EventsAfter returns the events stored after sequence number seq that
 // occurred at or after since, in storage order, at most limit of them.
 func (s *Store) EventsAfter(ctx context.Context, seq int64, since time.Time, limit int) ([]*model.Event, error) {
