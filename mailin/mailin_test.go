@@ -323,3 +323,21 @@ func (e *env) get(path string) string {
 	}
 	return string(body)
 }
+
+// TestOversizedMailRefused: a mail over max_bytes is refused with 552 and
+// stores nothing.
+func TestOversizedMailRefused(t *testing.T) {
+	e := newEnv(t) // max_bytes 1 MiB
+	big := "From: ann@example.com\nSubject: big\n\n" + strings.Repeat("0123456789abcdef\n", 70_000)
+	err := e.send("ann@example.com", "support@help.example.com", big)
+	if err == nil || !strings.Contains(err.Error(), "552") {
+		t.Fatalf("a 1.2 MB mail: %v, want a 552 refusal", err)
+	}
+	if n := e.count(`SELECT count(*) FROM tickets`); n != 0 {
+		t.Errorf("%d tickets", n)
+	}
+	e.mustSend("ann@example.com", "support@help.example.com", "From: ann@example.com\nSubject: small\n\nok\n")
+	if n := e.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Errorf("after a small mail: %d tickets, want 1", n)
+	}
+}
