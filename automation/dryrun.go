@@ -104,38 +104,49 @@ func (e *Engine) DryRun(ctx context.Context, id string, from, to time.Time, limi
 }
 
 // replay runs one ticket's events through Apply and reports where r fires.
+//
+// A time rule fires, once per stay in its status, at the first instant
+// from `for` after the ticket entered the status at which its conditions
+// hold, as the scheduler's ticks find it: at that moment, or at a later
+// event of the same stay that makes them hold (a tag added, say). One
+// that fired before the range does not fire again in it.
 func (e *Engine) replay(r *Rule, events []*model.Event, from, to, end time.Time, hit func(*model.Ticket, time.Time, string)) {
 	t := &model.Ticket{}
-	var since time.Time // when the ticket entered its current status
-	fired := false      // time rule: acted in this episode
-	checkTime := func(until time.Time) {
-		if r.Trigger.On != OnTime || fired || t.ID == "" || t.Status != r.Trigger.Status {
+	timed := r.Trigger.On == OnTime
+	var since time.Time            // when the ticket entered its current status
+	fired, dueSeen := false, false // time rule, this stay: acted; its moment looked at
+	try := func(at time.Time) {
+		if fired || at.After(end) || !r.Matches(&Subject{Ticket: t, At: at}, e.cals) {
 			return
 		}
-		at := since.Add(time.Duration(r.Trigger.For))
-		if at.After(until) || at.Before(from) || !at.Before(to) {
-			return
-		}
-		if r.Matches(&Subject{Ticket: t, At: at}, e.cals) {
-			fired = true
+		fired = true
+		if !at.Before(from) && at.Before(to) {
 			hit(t, at, "")
 		}
 	}
+	staying := func() bool { return timed && t.ID != "" && t.Status == r.Trigger.Status }
 	for _, ev := range events {
-		checkTime(ev.At)
+		if due := since.Add(time.Duration(r.Trigger.For)); staying() && !dueSeen && !due.After(ev.At) {
+			dueSeen = true
+			try(due)
+		}
 		prev := t.Status
 		if err := t.Apply(ev); err != nil {
 			continue // a refused event changes nothing, as in the store
 		}
 		if t.Status != prev || ev.Type == model.EventCreated {
-			since, fired = ev.At, false
+			since, fired, dueSeen = ev.At, false, false
+		} else if staying() && dueSeen {
+			try(ev.At)
 		}
-		if r.Trigger.On != OnTime && !ev.At.Before(from) && ev.At.Before(to) && r.TriggeredBy(ev) &&
+		if !timed && !ev.At.Before(from) && ev.At.Before(to) && r.TriggeredBy(ev) &&
 			r.Matches(&Subject{Ticket: t, Event: ev, At: ev.At}, e.cals) {
 			hit(t, ev.At, string(ev.Type))
 		}
 	}
-	checkTime(end)
+	if due := since.Add(time.Duration(r.Trigger.For)); staying() && !dueSeen {
+		try(due)
+	}
 }
 
 // SLADryRunLookback is how long before a dry run's range a ticket may

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -537,5 +538,57 @@ func TestDryRunSLA(t *testing.T) {
 	e.st.DB.QueryRow(`SELECT max(seq) FROM events`).Scan(&seqAfter)
 	if seqAfter != seqBefore {
 		t.Fatalf("the dry run changed something: seq %d -> %d", seqBefore, seqAfter)
+	}
+}
+
+// TestDryRunTimeRule: a time rule (pending for 2 days, tagged waiting)
+// fires once per stay, at the first moment its conditions hold: when the
+// two days are up, or at a later event of the same stay (the tag added);
+// a stay cut short does not fire; one that fired before the range does
+// not fire again in it. Days are after t0.
+//
+//	P  pending 0, tagged waiting 3           fires at 3 (the tag)
+//	Q  pending+waiting 0, open 1, pending 1.5 fires at 3.5
+//	R  pending+waiting 0, tagged x at 4      fires at 2 (not again at 4)
+func TestDryRunTimeRule(t *testing.T) {
+	e := newEnv(t, automation.Options{})
+	e.call("POST", "/api/v1/rules", `{"name":"stale","enabled":false,"trigger":{"on":"time","status":"pending","for":"2d"},
+		"conditions":[{"op":"tag_present","value":"waiting"}],"actions":[{"type":"add_note","body":"stale"}]}`, 201, nil)
+	day := func(d float64) time.Time { return t0.Add(time.Duration(d * 24 * float64(time.Hour))) }
+	status := func(tk *model.Ticket, s string) {
+		e.call("POST", "/api/v1/tickets/"+tk.ID+"/status", `{"status":"`+s+`"}`, 200, nil)
+	}
+	p := e.createTicket(`{"subject":"P"}`)
+	q := e.createTicket(`{"subject":"Q","tags":["waiting"]}`)
+	r := e.createTicket(`{"subject":"R","tags":["waiting"]}`)
+	for _, tk := range []*model.Ticket{p, q, r} {
+		status(tk, "pending")
+	}
+	e.clock.Set(day(1))
+	status(q, "open")
+	e.clock.Set(day(1.5))
+	status(q, "pending")
+	e.clock.Set(day(3))
+	e.call("PATCH", "/api/v1/tickets/"+p.ID, `{"tags":["waiting"]}`, 200, nil)
+	e.clock.Set(day(4))
+	e.call("PATCH", "/api/v1/tickets/"+r.ID, `{"tags":["waiting","x"]}`, 200, nil)
+	e.clock.Set(day(6))
+	name := map[string]string{p.ID: "P", q.ID: "Q", r.ID: "R"}
+	run := func(query string) string {
+		t.Helper()
+		var res automation.DryRun
+		e.call("GET", "/api/v1/rules/stale/dry-run?"+query, "", 200, &res)
+		var out []string
+		for _, m := range res.Matches {
+			out = append(out, fmt.Sprintf("%s@%s", name[m.Ticket], m.At.Sub(t0)))
+		}
+		slices.Sort(out)
+		return strings.Join(out, " ")
+	}
+	if got, want := run("from=2026-03-01&to=2026-03-31"), "P@72h0m0s Q@84h0m0s R@48h0m0s"; got != want {
+		t.Errorf("whole range: %s, want %s", got, want)
+	}
+	if got, want := run("from=2026-03-04T20:00:00Z&to=2026-03-31T00:00:00Z"), "P@72h0m0s Q@84h0m0s"; got != want {
+		t.Errorf("from day 2.5: %s, want %s", got, want)
 	}
 }
