@@ -150,11 +150,14 @@ const slaLookback = time.Hour
 // passed by now are acted on, each once per episode.
 func (e *Engine) tickSLA(ctx context.Context, rules []*Rule, now, last time.Time) error {
 	var atRisk, breached []*Rule
-	maxWithin := time.Duration(0)
+	maxWithin, minWithin := time.Duration(0), time.Duration(0)
 	for _, r := range rules {
 		if r.Trigger.On == OnSLAAtRisk {
 			atRisk = append(atRisk, r)
 			maxWithin = max(maxWithin, time.Duration(r.Trigger.Within))
+			if minWithin == 0 || time.Duration(r.Trigger.Within) < minWithin {
+				minWithin = time.Duration(r.Trigger.Within)
+			}
 		} else {
 			breached = append(breached, r)
 		}
@@ -188,6 +191,9 @@ func (e *Engine) tickSLA(ctx context.Context, rules []*Rule, now, last time.Time
 	// moment (due - within) came after the last tick, with the target
 	// breached unanswered by now (deskpulse was down through the whole
 	// window), acts too: late, but once.
+	if len(breached) == 0 && (last.IsZero() || now.Sub(last) <= minWithin) {
+		return nil // no breach rule, and no at-risk window fits in between ticks
+	}
 	q.AsOf = since
 	targets, err := e.m.AtRisk(ctx, q, 100_000)
 	if err != nil {
