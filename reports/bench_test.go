@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,6 +100,9 @@ func BenchmarkExportXLSX(b *testing.B) {
 		}
 	}
 	b.ReportMetric(peakRSS(), "MB-peak-RSS")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.Sys)/1e6, "MB-go-sys")
 }
 
 func BenchmarkExportCSV(b *testing.B) {
