@@ -20,8 +20,10 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -158,7 +160,13 @@ func (n *Notifier) queue(ctx context.Context, to []string, tmpl string, d *Data)
 		return err
 	}
 	if d.StatusURL != "" && d.Ticket.ResolvedAt != nil {
-		d.RatingURL = d.StatusURL + "#rate" // the status page's rating form
+		// The status page's rating form; each score's link preselects it
+		// there, and the requester still sends the form (a link that
+		// rated by itself would be "clicked" by mail scanners).
+		d.RatingURL = d.StatusURL + "#rate"
+		for score := 1; score <= 5; score++ {
+			d.RatingLinks = append(d.RatingLinks, RatingLink{Score: score, URL: withQuery(d.StatusURL, "score", strconv.Itoa(score)) + "#rate"})
+		}
 	}
 	subject, text, html, err := Render(tmpl, d)
 	if err != nil {
@@ -464,4 +472,16 @@ func (n *Notifier) List(ctx context.Context) ([]*Outbox, error) {
 		out = append(out, &o)
 	}
 	return out, rows.Err()
+}
+
+// withQuery adds key=value to a URL's query string.
+func withQuery(link, key, value string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		return link
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -219,6 +219,26 @@ func TestRequesterMailsThreadWithStatusLinks(t *testing.T) {
 	if _, page := e.get(strings.TrimSuffix(rating, "#rate")); !strings.Contains(page, `<h2 id="rate">`) || !strings.Contains(page, `name="score" value="5"`) {
 		t.Errorf("status page of a resolved ticket has no rating form:\n%s", page)
 	}
+	// Each score in the HTML part opens the form with that score chosen;
+	// opening it rates nothing (mail scanners follow links).
+	base := strings.TrimSuffix(rating, "#rate")
+	for score := 1; score <= 5; score++ {
+		link := fmt.Sprintf("%s?score=%d#rate", base, score)
+		if !strings.Contains(resolved.HTML, `href="`+link+`"`) {
+			t.Fatalf("resolution mail has no link for score %d (%s):\n%s", score, link, resolved.HTML)
+		}
+	}
+	if _, page := e.get(base + "?score=4"); !strings.Contains(page, `value="4" required checked`) || strings.Count(page, " checked") != 1 {
+		t.Errorf("score link does not preselect 4:\n%s", page)
+	}
+	if _, page := e.get(base + "?score=9"); strings.Contains(page, " checked") {
+		t.Error("score 9 preselected something")
+	}
+	var rated int
+	e.st.DB.QueryRow(`SELECT count(*) FROM events WHERE ticket_id = ? AND type = 'csat_rated'`, tk.ID).Scan(&rated)
+	if rated != 0 {
+		t.Errorf("opening rating links stored %d ratings", rated)
+	}
 	if strings.Contains(ack.Text, "#rate") || strings.Contains(reply.Text, "#rate") {
 		t.Error("a rating link before the resolution")
 	}

@@ -12,13 +12,21 @@ import (
 // Data is what templates see.
 type Data struct {
 	Ticket    *model.Ticket
-	StatusURL string            // the requester's link to the ticket
-	RatingURL string            // the status page's rating form (resolved tickets)
-	Actor     string            // who caused the event
-	Body      string            // the reply or note
-	Reason    string            // why a ticket was assigned (routing)
-	Rule      string            // the rule that sent it, if any
-	Extra     map[string]string // a rule's data: due_at, target, since
+	StatusURL string // the requester's link to the ticket
+	RatingURL string // the status page's rating form (resolved tickets)
+	// RatingLinks open the rating form with a score preselected, 1 to 5.
+	RatingLinks []RatingLink
+	Actor       string            // who caused the event
+	Body        string            // the reply or note
+	Reason      string            // why a ticket was assigned (routing)
+	Rule        string            // the rule that sent it, if any
+	Extra       map[string]string // a rule's data: due_at, target, since
+}
+
+// RatingLink is one score's link in the resolution e-mail.
+type RatingLink struct {
+	Score int
+	URL   string
 }
 
 // A template has a subject line and a text part (text/template) and an
@@ -54,7 +62,9 @@ var sources = map[string][3]string{
 	"resolved": {
 		`[#{{.Ticket.Number}}] Resolved: {{.Ticket.Subject}}`,
 		"Your request #{{.Ticket.Number}} ({{.Ticket.Subject}}) is resolved.\nIf the problem persists, reply to this e-mail and it is reopened.\n{{with .StatusURL}}See the request: {{.}}\n{{end}}{{with .RatingURL}}\nHow did we do? Rate the support from 1 to 5: {{.}}\n{{end}}",
-		`<p>Your request <b>#{{.Ticket.Number}}</b> ({{.Ticket.Subject}}) is resolved.</p><p>If the problem persists, reply to this e-mail and it is reopened.</p>{{with .StatusURL}}<p><a href="{{.}}" style="color:#1f3864;">See the request</a></p>{{end}}{{with .RatingURL}}<p>How did we do? <a href="{{.}}" style="color:#1f3864;">Rate the support from 1 to 5</a></p>{{end}}`,
+		`<p>Your request <b>#{{.Ticket.Number}}</b> ({{.Ticket.Subject}}) is resolved.</p><p>If the problem persists, reply to this e-mail and it is reopened.</p>{{with .StatusURL}}<p><a href="{{.}}" style="color:#1f3864;">See the request</a></p>{{end}}{{with .RatingURL}}<p style="margin-bottom:6px;">How did we do? Rate the support from 1 (poor) to 5 (excellent):</p>
+<p>{{range $.RatingLinks}}<a href="{{.URL}}" style="display:inline-block;width:36px;padding:8px 0;margin-right:6px;text-align:center;border:1px solid #1f3864;border-radius:4px;color:#1f3864;font-weight:bold;text-decoration:none;">{{.Score}}</a>{{end}}</p>
+<p style="font-size:12px;color:#6b7280;">Or open <a href="{{.}}" style="color:#6b7280;">the rating form</a>.</p>{{end}}`,
 	},
 	"assigned": {
 		`[#{{.Ticket.Number}}] Assigned to you: {{.Ticket.Subject}}`,

@@ -39,6 +39,7 @@ type statusPage struct {
 	Error       string
 	CanReply    bool
 	CanRate     bool
+	Score       int // preselected by a rating link of the resolution e-mail (?score=)
 }
 
 // conversation keeps what the requester may see: the request, public
@@ -79,6 +80,16 @@ func (p *Portal) statusPage(w http.ResponseWriter, r *http.Request) {
 	p.renderStatus(w, r, http.StatusOK, notice, "")
 }
 
+// preselected is the ?score= of a rating link (1-5), else 0. Opening the
+// link only preselects: the rating is sent with the form.
+func preselected(r *http.Request) int {
+	n, err := strconv.Atoi(r.URL.Query().Get("score"))
+	if err != nil || n < 1 || n > 5 {
+		return 0
+	}
+	return n
+}
+
 func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, status int, notice, problem string) {
 	ctx := r.Context()
 	token := r.PathValue("token")
@@ -107,7 +118,7 @@ func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, status int
 	render(w, status, "status.html", statusPage{
 		Ticket: t, Path: linkPath(token), Entries: conversation(t, events), Attachments: atts,
 		Notice: notice, Error: problem,
-		CanReply: t.Status != model.StatusClosed, CanRate: !t.Status.Unresolved(),
+		CanReply: t.Status != model.StatusClosed, CanRate: !t.Status.Unresolved(), Score: preselected(r),
 	})
 }
 
