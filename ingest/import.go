@@ -100,20 +100,59 @@ type origin struct {
 	line int64
 }
 
-// collector gathers the events and bad rows of all inputs.
+// collector gathers the events and bad rows of all inputs. Events are
+// normalized as they come and handed to stage in batches of stageBatch;
+// without stage (the fuzz tests) they stay in events.
 type collector struct {
 	opts    *ImportOptions
-	events  []*model.Event
+	events  []*model.Event // the batch not yet staged
 	origins []origin
+	reasons []string // what Normalize said of each event of the batch, "" when fine
 	bad     []RowError
 	read    int64
 	lastRep time.Time
+	stage   func(events []*model.Event, origins []origin, reasons []string) error
+	err     error // the first staging failure; later events are dropped
 }
 
+// add normalizes a read event and collects it.
 func (c *collector) add(e *model.Event, file string, line int64) {
-	e.At = e.At.Truncate(time.Microsecond) // what DuckDB keeps
+	c.addNormalized(e, normalize(e), file, line)
+}
+
+// normalize truncates the event's time to what DuckDB keeps and fills its
+// defaults (Normalize); it returns Normalize's complaint or "".
+func normalize(e *model.Event) string {
+	e.At = e.At.Truncate(time.Microsecond)
+	if err := e.Normalize(); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// addNormalized collects an event that normalize has seen, with its
+// verdict; a malformed event is still staged, since it may turn out to be
+// a duplicate (which is not an error).
+func (c *collector) addNormalized(e *model.Event, reason, file string, line int64) {
+	if c.err != nil {
+		return
+	}
 	c.events = append(c.events, e)
 	c.origins = append(c.origins, origin{file, line})
+	c.reasons = append(c.reasons, reason)
+	if c.stage != nil && len(c.events) >= stageBatch {
+		c.flush()
+	}
+}
+
+// flush stages the collected batch.
+func (c *collector) flush() {
+	if c.stage == nil || c.err != nil || len(c.events) == 0 {
+		return
+	}
+	c.err = c.stage(c.events, c.origins, c.reasons)
+	clear(c.events) // let the staged events go
+	c.events, c.origins, c.reasons = c.events[:0], c.origins[:0], c.reasons[:0]
 }
 
 func (c *collector) reject(file string, line int64, reason, row string) {
@@ -135,11 +174,15 @@ func (c *collector) row() {
 }
 
 // Import reads the inputs, maps them to events, drops the events already
-// stored (by event id: an anti-join against the events table, since the
-// table has no primary key), checks the rest with the state machine per
-// ticket in time order and stores them with the rebuilt projection of the
-// touched tickets, in one transaction. Bad rows abort the whole import with
-// an *ImportError and nothing stored, unless opts.Skip.
+// stored or repeated in the input (by event id), checks the rest with the
+// state machine per ticket in time order and stores them with the rebuilt
+// projection of the touched tickets, in one transaction. Bad rows abort
+// the whole import with an *ImportError and nothing stored, unless
+// opts.Skip.
+//
+// The events go through a staging table on the writer's connection (see
+// staging), so memory does not grow with the input; the writer takes no
+// commands during an import.
 func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions) (*ImportSummary, error) {
 	began := time.Now()
 	if opts.TZ == nil {
@@ -151,60 +194,79 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 	if opts.Profile != "" && opts.Mapping != nil {
 		return nil, errors.New("use a profile or a mapping, not both")
 	}
-	c := &collector{opts: &opts}
-	sum := &ImportSummary{DryRun: opts.DryRun}
-	for _, in := range inputs {
-		sum.Files = append(sum.Files, in.Name)
-		if err := w.readInput(ctx, c, in, &opts); err != nil {
-			return nil, fmt.Errorf("%s: %w", in.Name, err)
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Progress != nil {
-		opts.Progress(c.read)
-	}
-	sum.Read, sum.Events = c.read, len(c.events)
-	sum.Phases = map[string]float64{}
+	sum := &ImportSummary{DryRun: opts.DryRun, Phases: map[string]float64{}}
 	lap := began
 	phase := func(name string) {
 		sum.Phases[name] = time.Since(lap).Seconds()
 		lap = time.Now()
 	}
-	phase("read")
-
+	var bad []RowError
 	err := w.Exclusive(ctx, func(conn *sql.Conn) error {
-		fresh, freshOrigins, dups, err := dropDuplicates(ctx, conn, c.events, c.origins)
+		var storeHasEvents bool
+		if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&storeHasEvents); err != nil {
+			return err
+		}
+		st, err := newStaging(ctx, conn)
+		defer st.drop()
 		if err != nil {
 			return err
 		}
-		sum.Duplicates = dups
+		c := &collector{opts: &opts, stage: st.stage}
+		for _, in := range inputs {
+			sum.Files = append(sum.Files, in.Name)
+			err := w.readInput(ctx, c, in, &opts)
+			if err == nil {
+				c.flush()
+				err = c.err
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", in.Name, err)
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if opts.Progress != nil {
+			opts.Progress(c.read)
+		}
+		sum.Read, sum.Events = c.read, int(st.staged)
+		bad = c.bad
+		phase("read")
+
+		if sum.Duplicates, err = st.dedup(storeHasEvents); err != nil {
+			return err
+		}
 		phase("dedup")
-		sorted, touched, rejects, err := checkEvents(ctx, w, conn, fresh, false)
+		malformed, err := st.malformed()
+		if err != nil {
+			return err
+		}
+		checked, err := st.check()
+		if err != nil {
+			return err
+		}
+		rejected, err := st.rejectedRows(checked.rejected)
 		if err != nil {
 			return err
 		}
 		phase("check")
-		for _, r := range rejects {
-			o := freshOrigins[r.Index]
-			c.bad = append(c.bad, RowError{File: o.file, Line: o.line, Reason: r.Err.Error(), EventID: r.Event.ID})
+		bad = slices.Concat(bad, malformed, rejected)
+		if len(bad) > 0 && !opts.Skip {
+			return &ImportError{Rows: sortRowErrors(bad, sum.Files)}
 		}
-		if len(c.bad) > 0 && !opts.Skip {
-			return &ImportError{Rows: sortRowErrors(c.bad, sum.Files)}
-		}
-		sum.Imported, sum.TicketsTouched = len(sorted), len(touched)
-		if opts.DryRun {
+		sum.Imported, sum.TicketsTouched = checked.accepted, checked.touched
+		if opts.DryRun || checked.accepted == 0 {
 			return nil
 		}
-		err = storeEvents(ctx, conn, sorted, touched)
+		allFresh := sum.Duplicates == 0 && len(malformed) == 0 && len(rejected) == 0
+		err = st.store(w.nextSeq, w.nextNumber, allFresh, storeHasEvents)
 		phase("store")
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	sum.Rejects = sortRowErrors(c.bad, sum.Files)
+	sum.Rejects = sortRowErrors(bad, sum.Files)
 	sum.Rejected = countRows(sum.Rejects)
 	sum.Seconds = time.Since(began).Seconds()
 	return sum, nil
@@ -227,67 +289,6 @@ func countRows(rows []RowError) int {
 		}
 	}
 	return n
-}
-
-// dropDuplicates leaves out events whose id is already stored or appeared
-// earlier in the input.
-func dropDuplicates(ctx context.Context, conn *sql.Conn, events []*model.Event, origins []origin) ([]*model.Event, []origin, int, error) {
-	if len(events) == 0 {
-		return nil, nil, 0, nil
-	}
-	seen := make(map[string]bool, len(events))
-	var stored bool
-	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&stored); err != nil {
-		return nil, nil, 0, err
-	}
-	if stored {
-		if err := storedIDs(ctx, conn, events, seen); err != nil {
-			return nil, nil, 0, err
-		}
-	}
-	fresh := make([]*model.Event, 0, len(events))
-	freshOrigins := make([]origin, 0, len(events))
-	dups := 0
-	for i, e := range events {
-		if seen[e.ID] {
-			dups++
-			continue
-		}
-		seen[e.ID] = true
-		fresh = append(fresh, e)
-		freshOrigins = append(freshOrigins, origins[i])
-	}
-	return fresh, freshOrigins, dups, nil
-}
-
-// storedIDs marks in seen the ids of events that are already stored: the
-// input's ids go to a temporary table that is semi-joined with events.
-func storedIDs(ctx context.Context, conn *sql.Conn, events []*model.Event, seen map[string]bool) error {
-	ids := make([]string, len(events))
-	for i, e := range events {
-		ids[i] = e.ID
-	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE import_ids AS SELECT unnest(?::VARCHAR[]) AS event_id`, ids); err != nil {
-		return err
-	}
-	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT i.event_id FROM import_ids i SEMI JOIN events e ON e.event_id = i.event_id`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		seen[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	_, err = conn.ExecContext(ctx, `DROP TABLE IF EXISTS import_ids`)
-	return err
 }
 
 // readInput unpacks gzip and zip, picks the reader for the format and
@@ -438,13 +439,15 @@ func spool(r io.Reader) (string, error) {
 // readNDJSON reads canonical events, one JSON object per line (blank lines
 // are skipped). An event without an id gets a stable one from the hash of
 // its line, so that importing the same file twice adds nothing. Lines are
-// decoded in chunks by one worker per CPU; results keep the file's order.
+// decoded and normalized in chunks by one worker per CPU; results keep the
+// file's order.
 func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) error {
 	type result struct {
-		line int64
-		ev   *model.Event
-		bad  string
-		raw  []byte
+		line   int64
+		ev     *model.Event
+		reason string // Normalize's complaint about ev
+		bad    string
+		raw    []byte
 	}
 	type chunk struct {
 		lines []int64
@@ -476,7 +479,7 @@ func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) err
 						if strings.TrimSpace(e.ID) == "" {
 							e.ID = "h:" + rowHash(raw)
 						}
-						res.ev = &e
+						res.ev, res.reason = &e, normalize(&e)
 					}
 					ch.out[i] = res
 				}
@@ -533,7 +536,7 @@ func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) err
 		for _, res := range ch.out {
 			c.row()
 			if res.ev != nil {
-				c.add(res.ev, file, res.line)
+				c.addNormalized(res.ev, res.reason, file, res.line)
 			} else {
 				c.reject(file, res.line, res.bad, string(res.raw))
 			}

@@ -5,8 +5,11 @@ package ingest
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -47,6 +50,157 @@ var eventsSchema = arrow.NewSchema([]arrow.Field{
 
 const arrowBatch = 122_880 // 60 DuckDB vectors
 
+// stagingSchema is the import's staging table as Arrow: the input position
+// in place of seq, the events columns, then file, line and reason.
+var stagingSchema = arrow.NewSchema(slices.Concat(
+	[]arrow.Field{{Name: "pos", Type: arrow.PrimitiveTypes.Int64}},
+	eventsSchema.Fields()[1:],
+	[]arrow.Field{
+		{Name: "file", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "line", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "reason", Type: arrow.BinaryTypes.String, Nullable: true},
+	}), nil)
+
+// appendStaged appends rows to the import's staging table as one Arrow
+// record batch.
+func appendStaged(ctx context.Context, conn *sql.Conn, rows []stagedRow) error {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, stagingSchema)
+	defer b.Release()
+	n := len(eventsSchema.Fields())
+	file, line, reason := b.Field(n).(*array.Int32Builder), b.Field(n+1).(*array.Int64Builder), b.Field(n+2).(*array.StringBuilder)
+	for _, r := range rows {
+		appendArrowRow(b, r.event) // seq carries the position
+		file.Append(r.file)
+		line.Append(r.line)
+		if r.reason == "" {
+			reason.AppendNull()
+		} else {
+			reason.Append(r.reason)
+		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	reader, err := array.NewRecordReader(stagingSchema, []arrow.RecordBatch{rec})
+	if err != nil {
+		return err
+	}
+	defer reader.Release()
+	return insertArrow(ctx, conn, reader, stagingTable)
+}
+
+// insertArrow inserts the record batches of reader into table in one
+// statement, through a temporary view on conn.
+func insertArrow(ctx context.Context, conn *sql.Conn, reader array.RecordReader, table string) error {
+	return conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(*duckdb.Conn))
+		if err != nil {
+			return err
+		}
+		release, err := ar.RegisterView(reader, "arrow_events")
+		if err != nil {
+			return err
+		}
+		defer release()
+		// The scan is a temporary view on this connection: drop it, or it
+		// would outlive the stream (and show up in EXPORT DATABASE).
+		c := dc.(*duckdb.Conn)
+		_, err = c.ExecContext(ctx, `INSERT INTO `+table+` SELECT * FROM arrow_events`, nil)
+		if _, derr := c.ExecContext(context.Background(), `DROP VIEW IF EXISTS arrow_events`, nil); err == nil {
+			err = derr
+		}
+		return err
+	})
+}
+
+// scanCheckRows runs query (checkQuery's columns) and calls fn for each
+// row, reading the result as Arrow record batches.
+func scanCheckRows(ctx context.Context, conn *sql.Conn, query string, fn func(*checkRow) error) error {
+	return conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(*duckdb.Conn))
+		if err != nil {
+			return err
+		}
+		reader, err := ar.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer reader.Release()
+		// Arrow's strings point into the batch's buffers, which the next
+		// batch reuses: the ticket id is copied when it changes, and types
+		// and statuses (a handful of values) are interned.
+		var r checkRow
+		interned := map[string]string{"": ""}
+		intern := func(s string) string {
+			if v, ok := interned[s]; ok {
+				return v
+			}
+			v := strings.Clone(s)
+			interned[v] = v
+			return v
+		}
+		for reader.Next() {
+			rec := reader.RecordBatch()
+			cols := rec.Columns()
+			pos, ok := cols[0].(*array.Int64)
+			if !ok {
+				return fmt.Errorf("check rows: pos is %s", cols[0].DataType())
+			}
+			ticket, typ, status, storedStatus := arrowStrings(cols[1]), arrowStrings(cols[2]), arrowStrings(cols[4]), arrowStrings(cols[6])
+			at, storedUpdated := arrowTimes(cols[3]), arrowTimes(cols[7])
+			stored := cols[5].(*array.Boolean)
+			if ticket == nil || typ == nil || status == nil || storedStatus == nil || at == nil || storedUpdated == nil {
+				return fmt.Errorf("check rows: unexpected Arrow types %s", rec.Schema())
+			}
+			for i := range int(rec.NumRows()) {
+				if t := ticket(i); t != r.ticket {
+					r.ticket = strings.Clone(t)
+				}
+				r.pos, r.typ, r.at = pos.Value(i), intern(typ(i)), at(i)
+				r.status, r.stored, r.storedStatus, r.storedUpdated = intern(status(i)), stored.Value(i), intern(storedStatus(i)), storedUpdated(i)
+				if err := fn(&r); err != nil {
+					return err
+				}
+			}
+		}
+		return reader.Err()
+	})
+}
+
+// arrowStrings reads a string column ("" for NULL), or returns nil when
+// the column is not a string type.
+func arrowStrings(col arrow.Array) func(int) string {
+	type stringArray interface {
+		Value(int) string
+		IsNull(int) bool
+	}
+	s, ok := col.(stringArray)
+	if !ok {
+		return nil
+	}
+	return func(i int) string {
+		if s.IsNull(i) {
+			return ""
+		}
+		return s.Value(i)
+	}
+}
+
+// arrowTimes reads a timestamp column (the zero time for NULL), or
+// returns nil when the column is not a timestamp.
+func arrowTimes(col arrow.Array) func(int) time.Time {
+	ts, ok := col.(*array.Timestamp)
+	if !ok {
+		return nil
+	}
+	unit := ts.DataType().(*arrow.TimestampType).Unit
+	return func(i int) time.Time {
+		if ts.IsNull(i) {
+			return time.Time{}
+		}
+		return ts.Value(i).ToTime(unit)
+	}
+}
+
 // appendEvents appends checked events inside conn's open transaction as
 // Arrow record batches: a view over them is inserted in one statement.
 func appendEvents(ctx context.Context, conn *sql.Conn, events []*model.Event) error {
@@ -69,25 +223,7 @@ func appendEvents(ctx context.Context, conn *sql.Conn, events []*model.Event) er
 		return err
 	}
 	defer reader.Release()
-	return conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(*duckdb.Conn))
-		if err != nil {
-			return err
-		}
-		release, err := ar.RegisterView(reader, "arrow_events")
-		if err != nil {
-			return err
-		}
-		defer release()
-		// The scan is a temporary view on this connection: drop it, or it
-		// would outlive the stream (and show up in EXPORT DATABASE).
-		c := dc.(*duckdb.Conn)
-		_, err = c.ExecContext(ctx, `INSERT INTO events SELECT * FROM arrow_events`, nil)
-		if _, derr := c.ExecContext(context.Background(), `DROP VIEW IF EXISTS arrow_events`, nil); err == nil {
-			err = derr
-		}
-		return err
-	})
+	return insertArrow(ctx, conn, reader, "events")
 }
 
 func appendArrowRow(b *array.RecordBuilder, e *model.Event) {

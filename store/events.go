@@ -31,6 +31,10 @@ func AppendEvents(conn *sql.Conn, events []*model.Event) error {
 	})
 }
 
+// EventValues returns an event's row in eventColumns order, for an
+// appender on a table that starts with the events columns.
+func EventValues(e *model.Event) []driver.Value { return eventRow(e) }
+
 func eventRow(e *model.Event) []driver.Value {
 	var number, tags, fields, public, score any
 	if e.Number != 0 {
