@@ -43,8 +43,11 @@ type Phase struct {
 
 // WriteWorkbook writes the analyst workbook of q to w: Summary (KPIs vs
 // the previous period, charts), Daily, Tickets, SLA, Agents, Teams and
-// Events. Data sheets are written with excelize's StreamWriter; their
-// temporary data goes to files, so memory stays flat however many rows.
+// Events. The workbook is excelize's, data sheets written with its
+// StreamWriter; the rows of Tickets and Events, nearly all of a big
+// workbook, are written in parallel by rowWriter into deflated temporary
+// files and spliced in when the zip streams to w (splice.go). Memory
+// stays flat however many rows.
 func WriteWorkbook(ctx context.Context, eng *metrics.Engine, q metrics.Query, w io.Writer) (*Info, error) {
 	began := time.Now()
 	sum, err := eng.Summary(ctx, q)
@@ -56,6 +59,7 @@ func WriteWorkbook(ctx context.Context, eng *metrics.Engine, q metrics.Query, w 
 		return nil, err
 	}
 	defer b.f.Close()
+	defer b.rowFiles.remove()
 	b.info.Phases = append(b.info.Phases, Phase{"summary", time.Since(began)})
 	if err := b.sheets(ctx, eng); err != nil {
 		return nil, err
@@ -66,7 +70,7 @@ func WriteWorkbook(ctx context.Context, eng *metrics.Engine, q metrics.Query, w 
 	}
 	b.info.Phases = append(b.info.Phases, Phase{"summary sheet", time.Since(start)})
 	b.f.SetActiveSheet(0)
-	streamZip(b.f, w)
+	spliceZip(b.f, w, &b.rowFiles)
 	start = time.Now()
 	if err := b.f.Write(w); err != nil {
 		return nil, fmt.Errorf("write workbook: %w", err)
@@ -94,6 +98,8 @@ type builder struct {
 	info      *Info
 	dailyRows int
 	slaRows   int
+	tokens    int      // rowsToken numbers handed out
+	rowFiles  rowFiles // data rows of Tickets and Events, by token
 }
 
 func newBuilder(q metrics.Query, sum *metrics.Summary) (*builder, error) {
@@ -182,6 +188,35 @@ func (b *builder) minutes(m *float64) any {
 		return nil
 	}
 	return excelize.Cell{StyleID: b.st.dur, Value: *m / 1440}
+}
+
+// dateCell, minutesCell and slaStatusCell are date, minutes and the SLA
+// status highlight for rowWriter.
+func (b *builder) dateCell(rw *rowWriter, t *time.Time) {
+	if t == nil {
+		rw.skip()
+		return
+	}
+	rw.float(excelTime(*t, b.loc), b.st.date)
+}
+
+func (b *builder) minutesCell(rw *rowWriter, m *float64) {
+	if m == nil {
+		rw.skip()
+		return
+	}
+	rw.float(*m/1440, b.st.dur)
+}
+
+func (b *builder) slaStatusCell(rw *rowWriter, status string) {
+	switch status {
+	case metrics.StatusBreached:
+		rw.str(status, b.st.breached)
+	case metrics.StatusAchieved:
+		rw.str(status, b.st.achieved)
+	default:
+		rw.str(status, 0)
+	}
 }
 
 // pctCell is a 0-100 percentage as an Excel fraction (0.0%).
@@ -337,21 +372,26 @@ func (b *builder) dayQuery() metrics.Query {
 
 // daily is the Daily sheet: per local day created, resolved, backlog and
 // CSAT; the Summary charts reference it.
-func (b *builder) daily(ctx context.Context, eng *metrics.Engine) error {
+func (b *builder) fetchDaily(ctx context.Context, eng *metrics.Engine, d *dailyData) error {
 	q := b.dayQuery()
-	volAny, err := eng.Series(ctx, "volume", q)
-	if err != nil {
-		return err
+	for _, s := range []struct {
+		name string
+		to   *any
+	}{{"volume", &d.vol}, {"backlog", &d.backlog}, {"csat", &d.csat}} {
+		res, err := eng.Series(ctx, s.name, q)
+		if err != nil {
+			return err
+		}
+		*s.to = res
 	}
-	blAny, err := eng.Series(ctx, "backlog", q)
-	if err != nil {
-		return err
-	}
-	csAny, err := eng.Series(ctx, "csat", q)
-	if err != nil {
-		return err
-	}
-	vol, bl, cs := volAny.(*metrics.Volume), blAny.(*metrics.Backlog), csAny.(*metrics.CSATSeries)
+	return nil
+}
+
+// dailyData are the series of the Daily sheet.
+type dailyData struct{ vol, backlog, csat any }
+
+func (b *builder) daily(d *dailyData) error {
+	vol, bl, cs := d.vol.(*metrics.Volume), d.backlog.(*metrics.Backlog), d.csat.(*metrics.CSATSeries)
 	s, err := b.newSheet("Daily", []column{{"Day", 12}, {"Created", 10}, {"Resolved", 10}, {"Backlog at end", 11},
 		{"CSAT responses", 11}, {"CSAT satisfied", 11}, {"CSAT score", 10}, {"CSAT response rate", 11}}, 1)
 	if err != nil {
@@ -370,12 +410,7 @@ func (b *builder) daily(ctx context.Context, eng *metrics.Engine) error {
 
 // slaSheet is the SLA sheet: both targets per local day (decided that day,
 // active at its end).
-func (b *builder) slaSheet(ctx context.Context, eng *metrics.Engine) error {
-	res, err := eng.Series(ctx, "sla_compliance", b.dayQuery())
-	if err != nil {
-		return err
-	}
-	ser := res.(*metrics.SLASeries)
+func (b *builder) slaSheet(ser *metrics.SLASeries) error {
 	s, err := b.newSheet("SLA", []column{{"Day", 12},
 		{"First response met", 11}, {"First response breached", 11}, {"First response active at end", 12}, {"First response SLA %", 11},
 		{"Resolution met", 11}, {"Resolution breached", 11}, {"Resolution active at end", 12}, {"Resolution SLA %", 11}}, 1)
@@ -400,12 +435,7 @@ func (b *builder) slaSheet(ctx context.Context, eng *metrics.Engine) error {
 	return s.finish()
 }
 
-func (b *builder) breakdown(ctx context.Context, eng *metrics.Engine, sheetName, series, keyName string) error {
-	res, err := eng.Series(ctx, series, b.q)
-	if err != nil {
-		return err
-	}
-	bd := res.(*metrics.Breakdown)
+func (b *builder) breakdown(bd *metrics.Breakdown, sheetName, keyName string) error {
 	s, err := b.newSheet(sheetName, []column{{keyName, 28}, {"Created", 10}, {"Assigned", 10}, {"Resolved", 10}, {"Backlog at end", 11},
 		{"First response, median", 12}, {"Full resolution, median", 12}, {"SLA met %", 10}, {"CSAT score", 10}, {"Reopens", 10}}, 1)
 	if err != nil {
@@ -437,156 +467,81 @@ var ticketColumns = []column{
 	{"CSAT score", 7}, {"CSAT comment", 30}, {"Ticket ID", 38},
 }
 
-// tickets streams the Tickets sheet s, continuing on further parts past
-// MaxSheetRows.
-func (b *builder) tickets(ctx context.Context, eng *metrics.Engine, s *sheet) error {
-	cells := make([]any, len(ticketColumns))
-	status := func(t metrics.TargetRow) any {
-		switch t.Status {
-		case "":
-			return nil
-		case metrics.StatusBreached:
-			return excelize.Cell{StyleID: b.st.breached, Value: t.Status}
-		case metrics.StatusAchieved:
-			return excelize.Cell{StyleID: b.st.achieved, Value: t.Status}
-		}
-		return t.Status
-	}
-	err := eng.TicketRows(ctx, b.q, func(r *metrics.TicketRow) error {
-		policy := r.ResolutionSLA.Policy
-		if policy == "" {
-			policy = r.FirstResponseSLA.Policy
-		}
-		resWhen := r.ResolutionSLA.DecidedAt
-		if resWhen == nil {
-			resWhen = r.ResolutionSLA.DueAt
-		}
-		var csat any
-		if r.CSATScore != nil {
-			csat = *r.CSATScore
-		}
-		cells = append(cells[:0], r.Number, r.Subject, r.RequesterName, r.RequesterEmail, r.Status, r.Priority,
-			r.Type, r.Category, r.Channel, r.Team, r.Assignee, r.Tags,
-			b.date(&r.CreatedAt), b.date(r.FirstReplyAt), b.date(r.FirstResolvedAt), b.date(r.ResolvedAt),
-			b.minutes(r.FirstResponseMin), b.minutes(r.FirstResponseBMin), b.minutes(r.FirstResolutionMin), b.minutes(r.FirstResolutionBMin),
-			b.minutes(r.ResolutionMin), b.minutes(r.ResolutionBMin), r.Reopens, r.AgentReplies,
-			policy, b.minutes(r.FirstResponseSLA.TargetMinutes), status(r.FirstResponseSLA), b.date(r.FirstResponseSLA.DecidedAt),
-			b.minutes(r.ResolutionSLA.TargetMinutes), status(r.ResolutionSLA), b.date(resWhen),
-			csat, r.CSATComment, r.ID)
-		for i, c := range cells {
-			if s, ok := c.(string); ok && s == "" {
-				cells[i] = nil
-			}
-		}
-		return s.add(cells)
-	})
-	if err != nil {
-		return err
-	}
-	return s.close()
-}
-
 var eventColumns = []column{{"Occurred", 16}, {"Ticket", 9}, {"Event", 16}, {"Actor", 26}, {"Actor kind", 10},
 	{"Status", 10}, {"Priority", 9}, {"Team", 14}, {"Assignee", 24}, {"Category", 14}, {"Public", 7}, {"Score", 6},
 	{"Text", 50}, {"Seq", 10}}
 
-// events streams one page of the period's events onto its Events sheet s.
-func (b *builder) events(ctx context.Context, eng *metrics.Engine, s *sheet, page metrics.EventPage) error {
-	cells := make([]any, len(eventColumns))
-	err := eng.EventRows(ctx, b.q, page, func(r *metrics.EventRow) error {
-		var public, score any
-		if r.Public != nil {
-			public = *r.Public
-		}
-		if r.Score != nil {
-			score = *r.Score
-		}
-		text := r.Text
-		if len(text) > 32000 {
-			text = text[:32000] + "…"
-		}
-		cells = append(cells[:0], b.date(&r.At), r.Number, r.Type, r.Actor, r.ActorKind,
-			r.Status, r.Priority, r.Team, r.Assignee, r.Category, public, score, text, r.Seq)
-		for i, c := range cells {
-			if s, ok := c.(string); ok && s == "" {
-				cells[i] = nil
-			}
-		}
-		return s.add(cells)
-	})
-	if err != nil {
-		return err
-	}
-	return s.close()
-}
-
-// sheets writes the data sheets. The small ones go first, in tab order.
-// Then Tickets and every Events part stream at the same time, up to one
-// goroutine per CPU: each is its own StreamWriter, and each Events part
-// reads its own page of the event order, so the biggest sheets no longer
-// wait for each other.
+// sheets writes the data sheets. First, at the same time (up to one
+// goroutine per CPU), the small sheets' series are computed and the rows
+// of Tickets and of each Events part are written to temporary files
+// (rowWriter), each Events part from its own page of the event order.
+// Then the sheets are added in tab order, Tickets and Events as
+// placeholders that the zip step fills with their rows (splice.go).
 func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
-	timed := func(name string, fn func() error) error {
-		start := time.Now()
-		if err := fn(); err != nil {
-			return err
-		}
-		b.info.Phases = append(b.info.Phases, Phase{name, time.Since(start)})
-		return nil
-	}
-	if err := timed("daily", func() error { return b.daily(ctx, eng) }); err != nil {
-		return err
-	}
-	tickets, err := b.newSheet("Tickets", ticketColumns, 1)
-	if err != nil {
-		return err
-	}
-	if err := timed("sla, agents, teams", func() error {
-		if err := b.slaSheet(ctx, eng); err != nil {
-			return err
-		}
-		if err := b.breakdown(ctx, eng, "Agents", "agents", "Agent"); err != nil {
-			return err
-		}
-		return b.breakdown(ctx, eng, "Teams", "by_team", "Team")
-	}); err != nil {
-		return err
-	}
+	start := time.Now()
 	pages, events, err := eng.EventPages(ctx, b.q, MaxSheetRows-1)
 	if err != nil {
 		return err
 	}
-	parts := make([]*sheet, len(pages))
-	var partNames []string
-	for i := range pages {
-		if parts[i], err = b.newSheetPart("Events", i+1, eventColumns, 0); err != nil {
-			return err
+	var (
+		daily         dailyData
+		sla           any
+		agents, teams any
+		tickets       = b.newPartWriter("Tickets", ticketColumns, 1, 1)
+		eventParts    = make([]*partWriter, len(pages))
+		series        = func(name string, q metrics.Query, to *any) func() error {
+			return func() (err error) { *to, err = eng.Series(ctx, name, q); return err }
 		}
-		partNames = append(partNames, parts[i].name)
+	)
+	// The longest tasks go first: full Events parts, then Tickets.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, page := range pages {
+		eventParts[i] = b.newPartWriter("Events", eventColumns, 0, i+1)
+		g.Go(func() error { return b.eventRows(gctx, eng, eventParts[i], page) })
 	}
-	err = timed("tickets and events", func() error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(runtime.GOMAXPROCS(0))
-		g.Go(func() error { return b.tickets(gctx, eng, tickets) })
-		for i, page := range pages {
-			g.Go(func() error { return b.events(gctx, eng, parts[i], page) })
-		}
-		return g.Wait()
-	})
-	if err != nil {
+	g.Go(func() error { return b.ticketRows(gctx, eng, tickets) })
+	g.Go(func() error { return b.fetchDaily(gctx, eng, &daily) })
+	g.Go(series("sla_compliance", b.dayQuery(), &sla))
+	g.Go(series("agents", b.q, &agents))
+	g.Go(series("by_team", b.q, &teams))
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	b.info.Tickets, b.info.Events = tickets.total, events
-	b.noteOverflow("Tickets", tickets.total, tickets.parts)
-	b.noteOverflow("Events", events, partNames)
-	// Tickets' extra parts were opened while Events streamed, after them:
-	// move them back beside Tickets.
-	for _, p := range tickets.parts[1:] {
-		if err := b.f.MoveSheet(p, "SLA"); err != nil {
+	b.info.Phases = append(b.info.Phases, Phase{"data (parallel)", time.Since(start)})
+
+	start = time.Now()
+	if err := b.daily(&daily); err != nil {
+		return err
+	}
+	var ticketNames, eventNames []string
+	for _, p := range tickets.parts {
+		if err := b.placeholderSheet(p); err != nil {
 			return err
 		}
+		ticketNames = append(ticketNames, p.name())
 	}
-	b.info.Sheets = b.f.GetSheetList()
+	if err := b.slaSheet(sla.(*metrics.SLASeries)); err != nil {
+		return err
+	}
+	if err := b.breakdown(agents.(*metrics.Breakdown), "Agents", "Agent"); err != nil {
+		return err
+	}
+	if err := b.breakdown(teams.(*metrics.Breakdown), "Teams", "Team"); err != nil {
+		return err
+	}
+	for _, pw := range eventParts {
+		for _, p := range pw.parts {
+			if err := b.placeholderSheet(p); err != nil {
+				return err
+			}
+			eventNames = append(eventNames, p.name())
+		}
+	}
+	b.info.Tickets, b.info.Events = tickets.total, events
+	b.noteOverflow("Tickets", tickets.total, ticketNames)
+	b.noteOverflow("Events", events, eventNames)
+	b.info.Phases = append(b.info.Phases, Phase{"sheets", time.Since(start)})
 	return nil
 }
 

@@ -1,31 +1,13 @@
 package reports
 
 import (
-	"archive/zip"
 	"bytes"
 	"io"
 	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
-	"github.com/xuri/excelize/v2"
 )
-
-// streamZip makes f write its zip straight to dest. excelize hands its
-// zip writer a bytes.Buffer, the whole file in memory, and copies that
-// out at the end; a zip writer on dest instead leaves the buffer empty,
-// so memory stays flat and the download starts with the first entry.
-// Entries are deflated by parallelDeflate at best speed: about three
-// times faster than the default level for a file 10-15% larger.
-func streamZip(f *excelize.File, dest io.Writer) {
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
-		zw := zip.NewWriter(dest)
-		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-			return newParallelDeflate(out, flate.BestSpeed), nil
-		})
-		return zw
-	})
-}
 
 // deflateBlock is how much input one goroutine compresses at a time.
 const deflateBlock = 1 << 20
@@ -45,6 +27,10 @@ type parallelDeflate struct {
 	order chan chan []byte
 	done  chan struct{}
 	err   error // first write error, set by the writing goroutine
+	// open leaves the stream open at Close: its last block ends with a
+	// sync flush instead of the final block, so that more deflate data
+	// can follow it (a data sheet's rows, spliced into their sheet).
+	open bool
 }
 
 var deflatePool sync.Pool // *flate.Writer
@@ -105,10 +91,63 @@ func (d *parallelDeflate) submit(final bool) {
 	}()
 }
 
-// Close compresses the rest as the final block and waits for the output.
+// Close compresses the rest as the final block (unless open) and waits
+// for the output.
 func (d *parallelDeflate) Close() error {
-	d.submit(true)
+	d.submit(!d.open)
 	close(d.order)
 	<-d.done
 	return d.err
+}
+
+// crc32Combine is the CRC-32 (IEEE) of a||b from the CRCs of a and b and
+// b's length, as zlib's crc32_combine computes it: appending len2 zero
+// bytes to a is a linear map over GF(2), applied by squaring the matrix
+// of one zero bit. A spliced sheet's CRC is made of its three pieces'.
+func crc32Combine(crc1, crc2 uint32, len2 int64) uint32 {
+	if len2 <= 0 {
+		return crc1
+	}
+	var even, odd [32]uint32
+	odd[0] = 0xedb88320 // the reflected polynomial: one zero bit
+	row := uint32(1)
+	for n := 1; n < 32; n++ {
+		odd[n] = row
+		row <<= 1
+	}
+	gf2Square(&even, &odd) // two zero bits
+	gf2Square(&odd, &even) // four
+	for {
+		gf2Square(&even, &odd) // one zero byte, then 4, 16...
+		if len2&1 != 0 {
+			crc1 = gf2Times(&even, crc1)
+		}
+		if len2 >>= 1; len2 == 0 {
+			break
+		}
+		gf2Square(&odd, &even)
+		if len2&1 != 0 {
+			crc1 = gf2Times(&odd, crc1)
+		}
+		if len2 >>= 1; len2 == 0 {
+			break
+		}
+	}
+	return crc1 ^ crc2
+}
+
+func gf2Times(mat *[32]uint32, vec uint32) uint32 {
+	var sum uint32
+	for i := 0; vec != 0; i, vec = i+1, vec>>1 {
+		if vec&1 != 0 {
+			sum ^= mat[i]
+		}
+	}
+	return sum
+}
+
+func gf2Square(square, mat *[32]uint32) {
+	for n := range 32 {
+		square[n] = gf2Times(mat, mat[n])
+	}
 }
