@@ -151,8 +151,8 @@ func (c *collector) flush() {
 		return
 	}
 	c.err = c.stage(c.events, c.origins, c.reasons)
-	clear(c.events) // let the staged events go
-	c.events, c.origins, c.reasons = c.events[:0], c.origins[:0], c.reasons[:0]
+	// The batch now belongs to stage.
+	c.events, c.origins, c.reasons = make([]*model.Event, 0, stageBatch), make([]origin, 0, stageBatch), make([]string, 0, stageBatch)
 }
 
 func (c *collector) reject(file string, line int64, reason, row string) {
@@ -211,7 +211,7 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 		if err != nil {
 			return err
 		}
-		c := &collector{opts: &opts, stage: st.stage}
+		c := &collector{opts: &opts, stage: st.send}
 		for _, in := range inputs {
 			sum.Files = append(sum.Files, in.Name)
 			err := w.readInput(ctx, c, in, &opts)
@@ -225,6 +225,9 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+		}
+		if err := st.finish(); err != nil {
+			return err
 		}
 		if opts.Progress != nil {
 			opts.Progress(c.read)

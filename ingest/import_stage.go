@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deskpulse/deskpulse/model"
@@ -49,19 +50,80 @@ type staging struct {
 	files  map[string]int32
 	names  []string
 	staged int64 // events staged so far: the next input position
+
+	// Batches are staged by a goroutine of their own, so that DuckDB
+	// takes one while the readers parse the next.
+	batches chan stagedBatch
+	done    chan struct{}
+	mu      sync.Mutex
+	err     error // the first staging failure
+}
+
+type stagedBatch struct {
+	events  []*model.Event
+	origins []origin
+	reasons []string
 }
 
 func newStaging(ctx context.Context, conn *sql.Conn) (*staging, error) {
-	s := &staging{ctx: ctx, conn: conn, files: map[string]int32{}}
+	s := &staging{ctx: ctx, conn: conn, files: map[string]int32{}, batches: make(chan stagedBatch, 1), done: make(chan struct{})}
 	_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE `+stagingTable+` AS
 		SELECT seq AS pos, * EXCLUDE (seq), NULL::INTEGER AS file, NULL::BIGINT AS line, NULL::VARCHAR AS reason
 		FROM events LIMIT 0`)
-	return s, err
+	if err != nil {
+		return s, err
+	}
+	go func() {
+		defer close(s.done)
+		for b := range s.batches {
+			if s.failed() == nil {
+				s.fail(s.stage(b.events, b.origins, b.reasons))
+			}
+		}
+	}()
+	return s, nil
+}
+
+// send queues a batch for staging (the collector's stage function; the
+// batch's slices now belong to the staging goroutine). It returns the
+// first failure of an earlier batch.
+func (s *staging) send(events []*model.Event, origins []origin, reasons []string) error {
+	select {
+	case s.batches <- stagedBatch{events, origins, reasons}:
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+	return s.failed()
+}
+
+// finish waits until every sent batch is staged.
+func (s *staging) finish() error {
+	if s.batches != nil {
+		close(s.batches)
+		s.batches = nil
+		<-s.done
+	}
+	return s.failed()
+}
+
+func (s *staging) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *staging) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+	}
 }
 
 // drop removes the import's temporary tables (they would otherwise live
 // as long as the writer's connection).
 func (s *staging) drop() {
+	s.finish()
 	for _, t := range []string{stagingTable, freshTable, rejectedTable, touchedTable} {
 		s.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS `+t)
 	}
