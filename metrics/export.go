@@ -237,13 +237,23 @@ func (e *Engine) EventRows(ctx context.Context, q Query, page EventPage, fn func
 		return err
 	}
 	cte, where, args := e.eventsQuery(&q, k, page)
+	// The ticket numbers come from the tickets that can have an event in
+	// the page: created before its end and updated since its start. That
+	// keeps the join's hash table to the page's tickets, not all of them.
+	from, to := q.From, q.To
+	if page.After != nil {
+		from = page.After.At
+	}
+	if page.Through != nil {
+		to = page.Through.At
+	}
 	query := fmt.Sprintf(`%s SELECT ev.seq, ev.occurred_at, ev.ticket_id, coalesce(p.number, ev.number, 0), ev.type, ev.actor, ev.actor_kind,
 		coalesce(ev.status, ''), coalesce(ev.priority, ''), coalesce(ev.team, ''), coalesce(ev.assignee, ''), coalesce(ev.category, ''),
 		ev.public, ev.score::BIGINT, coalesce(ev.body, ev.comment, '')
-	FROM events ev LEFT JOIN tickets p ON p.id = ev.ticket_id
+	FROM events ev LEFT JOIN (SELECT id, number FROM tickets WHERE created_at <= ? AND updated_at >= ?) p ON p.id = ev.ticket_id
 	WHERE %s
 	ORDER BY ev.occurred_at, ev.seq`, cte, where)
-	rows, err := e.st.DB.QueryContext(ctx, query, args...)
+	rows, err := e.st.DB.QueryContext(ctx, query, append([]any{to, from}, args...)...)
 	if err != nil {
 		return fmt.Errorf("event rows: %w", err)
 	}

@@ -237,9 +237,36 @@ func (b *builder) ticketRows(ctx context.Context, eng *metrics.Engine, pw *partW
 	return pw.close()
 }
 
-// eventRows writes one page of the period's events onto its sheet.
-func (b *builder) eventRows(ctx context.Context, eng *metrics.Engine, pw *partWriter, page metrics.EventPage) error {
-	err := eng.EventRows(ctx, b.q, page, func(r *metrics.EventRow) error {
+// maxQueryRows bounds the events one query sorts: an Events sheet of a
+// million rows is read in several pages, which keeps DuckDB's sort
+// memory down. Tests lower it.
+var maxQueryRows = 1 << 18
+
+// queriesPerSheet is how many pages of events fill a sheet of n rows: the
+// fewest that divide n into pages of at most maxQueryRows, or (when no
+// small divisor exists) one page per sheet.
+func queriesPerSheet(n int) int {
+	least := max(1, (n+maxQueryRows-1)/maxQueryRows)
+	for d := least; d <= 4*least && d <= n; d++ {
+		if n%d == 0 {
+			return d
+		}
+	}
+	return 1
+}
+
+// eventRows writes pages of the period's events onto their sheet.
+func (b *builder) eventRows(ctx context.Context, eng *metrics.Engine, pw *partWriter, pages []metrics.EventPage) error {
+	for _, page := range pages {
+		if err := b.eventPage(ctx, eng, pw, page); err != nil {
+			return err
+		}
+	}
+	return pw.close()
+}
+
+func (b *builder) eventPage(ctx context.Context, eng *metrics.Engine, pw *partWriter, page metrics.EventPage) error {
+	return eng.EventRows(ctx, b.q, page, func(r *metrics.EventRow) error {
 		rw, err := pw.row()
 		if err != nil {
 			return err
@@ -268,8 +295,4 @@ func (b *builder) eventRows(ctx context.Context, eng *metrics.Engine, pw *partWr
 		rw.end()
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return pw.close()
 }

@@ -120,3 +120,17 @@ func TestEmptyWorkbook(t *testing.T) {
 		}
 	}
 }
+
+func TestQueriesPerSheet(t *testing.T) {
+	defer func(q int) { maxQueryRows = q }(maxQueryRows)
+	maxQueryRows = 1 << 18
+	for n, want := range map[int]int{1_048_575: 5, 100: 1, 262_144: 1, 262_145: 5, 7: 1} {
+		if got := queriesPerSheet(n); got != want || n%got != 0 {
+			t.Errorf("queriesPerSheet(%d) = %d, want %d", n, got, want)
+		}
+	}
+	maxQueryRows = 30
+	if got := queriesPerSheet(100); got != 4 {
+		t.Errorf("queriesPerSheet(100) with pages of 30 = %d, want 4", got)
+	}
+}

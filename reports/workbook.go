@@ -474,12 +474,14 @@ var eventColumns = []column{{"Occurred", 16}, {"Ticket", 9}, {"Event", 16}, {"Ac
 // sheets writes the data sheets. First, at the same time (up to one
 // goroutine per CPU), the small sheets' series are computed and the rows
 // of Tickets and of each Events part are written to temporary files
-// (rowWriter), each Events part from its own page of the event order.
+// (rowWriter), each Events part from its own pages of the event order.
 // Then the sheets are added in tab order, Tickets and Events as
 // placeholders that the zip step fills with their rows (splice.go).
 func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	start := time.Now()
-	pages, events, err := eng.EventPages(ctx, b.q, MaxSheetRows-1)
+	sheetRows := MaxSheetRows - 1
+	perSheet := queriesPerSheet(sheetRows)
+	pages, events, err := eng.EventPages(ctx, b.q, sheetRows/perSheet)
 	if err != nil {
 		return err
 	}
@@ -488,7 +490,7 @@ func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 		sla           any
 		agents, teams any
 		tickets       = b.newPartWriter("Tickets", ticketColumns, 1, 1)
-		eventParts    = make([]*partWriter, len(pages))
+		eventParts    = make([]*partWriter, (len(pages)+perSheet-1)/perSheet)
 		series        = func(name string, q metrics.Query, to *any) func() error {
 			return func() (err error) { *to, err = eng.Series(ctx, name, q); return err }
 		}
@@ -496,9 +498,10 @@ func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	// The longest tasks go first: full Events parts, then Tickets.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i, page := range pages {
+	for i := range eventParts {
 		eventParts[i] = b.newPartWriter("Events", eventColumns, 0, i+1)
-		g.Go(func() error { return b.eventRows(gctx, eng, eventParts[i], page) })
+		sheetPages := pages[i*perSheet : min(len(pages), (i+1)*perSheet)]
+		g.Go(func() error { return b.eventRows(gctx, eng, eventParts[i], sheetPages) })
 	}
 	g.Go(func() error { return b.ticketRows(gctx, eng, tickets) })
 	g.Go(func() error { return b.fetchDaily(gctx, eng, &daily) })
