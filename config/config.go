@@ -24,7 +24,13 @@ import (
 
 // Config is every setting of deskpulse.
 type Config struct {
-	DB   string `mapstructure:"db"`
+	DB string `mapstructure:"db"`
+	// DuckDB bounds the database engine: memory_limit ("" is DuckDB's
+	// default, 80% of RAM) and threads (0: one per CPU).
+	DuckDB struct {
+		MemoryLimit string `mapstructure:"memory_limit"`
+		Threads     int    `mapstructure:"threads"`
+	} `mapstructure:"duckdb"`
 	Addr string `mapstructure:"addr"`
 	Log  struct {
 		Level  string `mapstructure:"level"`  // debug, info, warn, error
@@ -73,20 +79,22 @@ type Config struct {
 // defaults are the values used when nothing else sets a key; config.yaml
 // repeats them with explanations.
 var defaults = map[string]any{
-	"db":              "./data/deskpulse.duckdb",
-	"addr":            "127.0.0.1:8080",
-	"log.level":       "info",
-	"log.format":      "auto",
-	"demo.on_empty":   true,
-	"demo.tickets":    20000,
-	"demo.days":       180,
-	"demo.seed":       1,
-	"timezone":        "UTC",
-	"auth.token_rate": 1000,
-	"tls.cert":        "",
-	"tls.key":         "",
-	"rules":           automation.DefaultRules(),
-	"routing.teams":   map[string]any{},
+	"db":                  "./data/deskpulse.duckdb",
+	"duckdb.memory_limit": "",
+	"duckdb.threads":      0,
+	"addr":                "127.0.0.1:8080",
+	"log.level":           "info",
+	"log.format":          "auto",
+	"demo.on_empty":       true,
+	"demo.tickets":        20000,
+	"demo.days":           180,
+	"demo.seed":           1,
+	"timezone":            "UTC",
+	"auth.token_rate":     1000,
+	"tls.cert":            "",
+	"tls.key":             "",
+	"rules":               automation.DefaultRules(),
+	"routing.teams":       map[string]any{},
 
 	"webhooks.timeout":           "10s",
 	"webhooks.workers":           4,

@@ -26,6 +26,8 @@ import (
 //
 //	go test ./reports -run '^$' -bench Export -benchtime 1x
 //	DESKPULSE_BENCH_TICKETS=1000000 go test ./reports -run '^$' -bench Export -benchtime 1x -timeout 60m
+//
+// DESKPULSE_BENCH_MEMORY_LIMIT=300MB bounds DuckDB as duckdb.memory_limit.
 func benchEnv(b *testing.B) (*env, int) {
 	n := 100_000
 	if s := os.Getenv("DESKPULSE_BENCH_TICKETS"); s != "" {
@@ -56,6 +58,10 @@ func benchEnv(b *testing.B) (*env, int) {
 	}
 	start := time.Now()
 	e := openEnv(b, path)
+	// As duckdb.memory_limit in config.yaml.
+	if err := e.st.Limit(os.Getenv("DESKPULSE_BENCH_MEMORY_LIMIT"), 0); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("engine ready in %v", time.Since(start))
 	return e, n
 }

@@ -51,6 +51,23 @@ func openRaw(path string) (*Store, error) {
 	return &Store{DB: sql.OpenDB(connector), connector: connector, path: path}, nil
 }
 
+// Limit bounds DuckDB's memory ("" leaves its default, 80% of RAM; DuckDB
+// spills big sorts and joins to disk past it) and threads (0: one per
+// CPU). The settings hold for the whole database instance.
+func (s *Store) Limit(memory string, threads int) error {
+	if memory != "" {
+		if _, err := s.DB.Exec(`SET memory_limit = ?`, memory); err != nil {
+			return fmt.Errorf("duckdb.memory_limit %q: %w", memory, err)
+		}
+	}
+	if threads > 0 {
+		if _, err := s.DB.Exec(`SET threads = ?`, threads); err != nil {
+			return fmt.Errorf("duckdb.threads %d: %w", threads, err)
+		}
+	}
+	return nil
+}
+
 // Path is the file the store lives in ("" in memory).
 func (s *Store) Path() string { return s.path }
 

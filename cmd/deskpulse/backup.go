@@ -37,7 +37,7 @@ var backupCommand = &command{
 			return err
 		}
 		start := time.Now()
-		st, err := store.Open(ctx, cfg.DB)
+		st, err := openDB(ctx, cfg)
 		if err == nil {
 			defer st.Close()
 			if err := st.Backup(ctx, out); err != nil {

@@ -54,7 +54,7 @@ func runExportParquet(ctx context.Context, cfg *config.Config, fs *pflag.FlagSet
 	if dir == "" {
 		return errors.New("export parquet: --dir is required")
 	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -116,9 +116,22 @@ func setupLogging(cfg *config.Config, w io.Writer) {
 	slog.SetDefault(slog.New(h))
 }
 
+// openDB opens the configured store with its DuckDB limits.
+func openDB(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Limit(cfg.DuckDB.MemoryLimit, cfg.DuckDB.Threads); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
 // openStore opens the configured store and its writer.
 func openStore(ctx context.Context, cfg *config.Config) (*store.Store, *ingest.Writer, error) {
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := openDB(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

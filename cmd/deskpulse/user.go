@@ -12,7 +12,6 @@ import (
 	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/config"
 	"github.com/deskpulse/deskpulse/model"
-	"github.com/deskpulse/deskpulse/store"
 )
 
 var userCommand = &command{
@@ -27,7 +26,7 @@ var userCommand = &command{
 		if len(args) == 0 {
 			return fmt.Errorf("say what to do: deskpulse user add|list|token|revoke|passwd (see --help)")
 		}
-		st, err := store.Open(ctx, cfg.DB)
+		st, err := openDB(ctx, cfg)
 		if err != nil {
 			return err
 		}
