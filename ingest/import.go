@@ -180,9 +180,9 @@ func (c *collector) row() {
 // the whole import with an *ImportError and nothing stored, unless
 // opts.Skip.
 //
-// The events go through a staging table on the writer's connection (see
-// staging), so memory does not grow with the input; the writer takes no
-// commands during an import.
+// The events go through a staging table in DuckDB (see staging), so
+// memory does not grow with the input. Commands wait only from the
+// de-duplication to the commit, not while the inputs are read.
 func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions) (*ImportSummary, error) {
 	began := time.Now()
 	if opts.TZ == nil {
@@ -200,42 +200,53 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 		sum.Phases[name] = time.Since(lap).Seconds()
 		lap = time.Now()
 	}
-	var bad []RowError
-	err := w.Exclusive(ctx, func(conn *sql.Conn) error {
+	// The import stages its events on a connection of its own, so that
+	// the writer goes on taking commands while the inputs are read (an
+	// upload may be slow); it has the writer's turn from de-duplication
+	// to commit.
+	conn, err := w.store.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	st, err := newStaging(ctx, conn)
+	defer st.drop()
+	if err != nil {
+		return nil, err
+	}
+	c := &collector{opts: &opts, stage: st.send}
+	for _, in := range inputs {
+		sum.Files = append(sum.Files, in.Name)
+		err := w.readInput(ctx, c, in, &opts)
+		if err == nil {
+			c.flush()
+			err = c.err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in.Name, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if err := st.finish(); err != nil {
+		return nil, err
+	}
+	if opts.Progress != nil {
+		opts.Progress(c.read)
+	}
+	sum.Read, sum.Events = c.read, int(st.staged)
+	bad := c.bad
+	phase("read")
+
+	err = w.Exclusive(ctx, func(*sql.Conn) error {
+		// Nothing else writes while the writer runs this: the transaction
+		// on the import's connection is as good as one on the writer's.
 		var storeHasEvents bool
 		if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&storeHasEvents); err != nil {
 			return err
 		}
-		st, err := newStaging(ctx, conn)
-		defer st.drop()
-		if err != nil {
-			return err
-		}
-		c := &collector{opts: &opts, stage: st.send}
-		for _, in := range inputs {
-			sum.Files = append(sum.Files, in.Name)
-			err := w.readInput(ctx, c, in, &opts)
-			if err == nil {
-				c.flush()
-				err = c.err
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", in.Name, err)
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if err := st.finish(); err != nil {
-			return err
-		}
-		if opts.Progress != nil {
-			opts.Progress(c.read)
-		}
-		sum.Read, sum.Events = c.read, int(st.staged)
-		bad = c.bad
-		phase("read")
-
+		var err error
 		if sum.Duplicates, err = st.dedup(storeHasEvents); err != nil {
 			return err
 		}

@@ -16,7 +16,7 @@ import (
 
 // An import streams its events through DuckDB instead of holding them in
 // Go memory: the readers' events, normalized, are appended batch by batch
-// to a temporary staging table on the writer's connection with their input
+// to a temporary staging table on a connection of the import's own, with their input
 // position, file and line; duplicates are found, new tickets numbered and
 // sequence numbers given set-based in SQL; only the state machine runs in
 // Go, over a narrow stream of (ticket, type, time, status) ordered by
@@ -28,7 +28,7 @@ import (
 // at once (30 DuckDB vectors).
 const stageBatch = 30 * 2048
 
-// Temporary tables of an import, on the writer's connection.
+// Temporary tables of an import, on its connection.
 const (
 	// import_staging: pos (input position), the events columns after seq,
 	// then file (index into the inputs), line and reason (Normalize's
@@ -145,6 +145,12 @@ func (s *staging) fileIndex(name string) int32 {
 func (s *staging) stage(events []*model.Event, origins []origin, reasons []string) error {
 	rows := make([]stagedRow, len(events))
 	for i, e := range events {
+		if reasons[i] != "" {
+			// A malformed event is staged only to be counted as a
+			// duplicate or reported by id: its payload may hold what
+			// DuckDB refuses (e.g. bytes that are not UTF-8).
+			e = &model.Event{ID: strings.ToValidUTF8(e.ID, "\uFFFD")}
+		}
 		e.Seq = s.staged + int64(i)
 		rows[i] = stagedRow{event: e, file: s.fileIndex(origins[i].file), line: origins[i].line, reason: reasons[i]}
 	}

@@ -232,3 +232,24 @@ func dump(t *testing.T, w *Writer, query string) string {
 	}
 	return b.String()
 }
+
+// TestImportInvalidUTF8IsABadRow: a subject that is not UTF-8 (CSV bytes
+// are taken as they come) is a bad row with Normalize's reason, as before
+// staging, not a failure of the whole import when it is staged.
+func TestImportInvalidUTF8IsABadRow(t *testing.T) {
+	staged, _ := openPair(t)
+	m, err := LoadMapping("../examples/mappings/tickets-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := "Ticket ID,Subject,Requester,Created at,First reply at,Solved at,Closed at,Priority,Via,Group,Assignee,Satisfaction\n" +
+		"101,Laptop \xff broken,ann@example.com,2026-03-02 09:00,,,,High,Email,IT,bob@example.com,\n" +
+		"102,Fine,ann@example.com,2026-03-02 09:00,,,,High,Email,IT,bob@example.com,\n"
+	sum, err := staged.Import(context.Background(), []Input{{Name: "t.csv", R: strings.NewReader(data)}}, ImportOptions{Mapping: m, Skip: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Imported != 1 || sum.Rejected != 1 || sum.Rejects[0].Line != 2 || sum.Rejects[0].Reason != "subject: must be valid UTF-8 of at most 500 bytes" {
+		t.Fatalf("summary %+v", sum)
+	}
+}
