@@ -39,6 +39,9 @@ const (
 	freshTable = "import_fresh"
 	// import_rejected: positions of fresh events the state machine refused.
 	rejectedTable = "import_rejected"
+	// import_order: seq and, for created events without one, the ticket
+	// number of every accepted event, by position.
+	orderTable = "import_order"
 	// bulk_tickets: the tickets an import touched, for the rebuild.
 	touchedTable = "bulk_tickets"
 )
@@ -124,7 +127,7 @@ func (s *staging) fail(err error) {
 // as long as the writer's connection).
 func (s *staging) drop() {
 	s.finish()
-	for _, t := range []string{stagingTable, freshTable, rejectedTable, touchedTable} {
+	for _, t := range []string{stagingTable, freshTable, rejectedTable, orderTable, touchedTable} {
 		s.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS `+t)
 	}
 }
@@ -178,7 +181,7 @@ func (s *staging) dedup(storeHasEvents bool) (int, error) {
 		notStored = ` AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)`
 	}
 	_, err := s.conn.ExecContext(s.ctx, `CREATE OR REPLACE TEMP TABLE `+freshTable+` AS
-		SELECT s.pos, s.ticket_id, s.type, s.occurred_at, s.status, s.reason
+		SELECT s.pos, s.ticket_id, s.type, s.occurred_at, s.status, s.number IS NULL AS unnumbered, s.reason
 		FROM `+stagingTable+` s
 		WHERE s.pos IN (SELECT min(pos) FROM `+stagingTable+` GROUP BY event_id)`+notStored)
 	if err != nil {
@@ -369,29 +372,35 @@ func (s *staging) saveRejected(rejected []rejection) error {
 // nextSeq in order of (time, ticket, input position), the order
 // checkEvents gives, so the log stays in time order; created events
 // without a number get the next free ones from nextNumber in the same
-// order (a running sum: count(*) FILTER over a frame is quadratic in
-// DuckDB 1.5). allFresh says that no event was a duplicate, malformed or
-// rejected (no filter needed); storeHasEvents that the whole projection
-// can be built at once.
+// order. Both are computed over the narrow import_fresh (sorting the wide
+// staged rows in a window costs several times more), then joined to the
+// staged payload. allFresh says that no event was a duplicate, malformed
+// or rejected; storeHasEvents that the whole projection can be built at
+// once.
 func (s *staging) store(nextSeq, nextNumber int64, allFresh, storeHasEvents bool) error {
-	where := ""
+	accepted := ""
 	if !allFresh {
-		where = `WHERE s.pos IN (SELECT pos FROM ` + freshTable + ` WHERE reason IS NULL)
-			AND s.pos NOT IN (SELECT pos FROM ` + rejectedTable + `)`
+		accepted = `WHERE reason IS NULL AND pos NOT IN (SELECT pos FROM ` + rejectedTable + `)`
 		if _, err := s.conn.ExecContext(s.ctx, `CREATE TEMP TABLE IF NOT EXISTS `+rejectedTable+` (pos BIGINT)`); err != nil {
 			return err
 		}
 	}
-	insert := fmt.Sprintf(`INSERT INTO events
-		SELECT %d + row_number() OVER w - 1 AS seq, event_id, ticket_id, type, occurred_at, actor, actor_kind,
-			CASE WHEN type = 'created' AND number IS NULL
-				THEN %d + sum((type = 'created' AND number IS NULL)::INTEGER) OVER w - 1
-				ELSE number END,
-			subject, description, requester_name, requester_email, ticket_type, priority, category,
-			channel, tags, fields, team, assignee, status, public, body, score, comment
-		FROM `+stagingTable+` s %s
-		WINDOW w AS (ORDER BY occurred_at, ticket_id, pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-		ORDER BY seq`, nextSeq, nextNumber, where)
+	// A running sum numbers the tickets: count(*) FILTER over a frame is
+	// quadratic in DuckDB 1.5.
+	order := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE `+orderTable+` AS
+		SELECT pos, %d + row_number() OVER w - 1 AS seq,
+			CASE WHEN type = 'created' AND unnumbered THEN %d + sum((type = 'created' AND unnumbered)::INTEGER) OVER w - 1 END AS number
+		FROM `+freshTable+` %s
+		WINDOW w AS (ORDER BY occurred_at, ticket_id, pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`, nextSeq, nextNumber, accepted)
+	if _, err := s.conn.ExecContext(s.ctx, order); err != nil {
+		return err
+	}
+	insert := `INSERT INTO events
+		SELECT o.seq, s.event_id, s.ticket_id, s.type, s.occurred_at, s.actor, s.actor_kind, coalesce(o.number, s.number),
+			s.subject, s.description, s.requester_name, s.requester_email, s.ticket_type, s.priority, s.category,
+			s.channel, s.tags, s.fields, s.team, s.assignee, s.status, s.public, s.body, s.score, s.comment
+		FROM ` + stagingTable + ` s JOIN ` + orderTable + ` o ON o.pos = s.pos
+		ORDER BY o.seq`
 	return inTransaction(s.ctx, s.conn, func() error {
 		if _, err := s.conn.ExecContext(s.ctx, insert); err != nil {
 			return err
