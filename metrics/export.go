@@ -53,10 +53,89 @@ type TargetRow struct {
 // its filters, oldest first, with its figures as of q's knowledge instant.
 // The rows are streamed: fn sees one at a time.
 func (e *Engine) TicketRows(ctx context.Context, q Query, fn func(*TicketRow) error) error {
+	return e.TicketRowsPage(ctx, q, AllTickets, fn)
+}
+
+// TicketKey is a ticket's place in the export order (created_at, id).
+type TicketKey struct {
+	At time.Time
+	ID string
+}
+
+// TicketPage is a contiguous slice of the export order of tickets: after
+// After (exclusive) up to Through (inclusive); nil leaves that end open.
+type TicketPage struct {
+	After, Through *TicketKey
+}
+
+// AllTickets is the page of every ticket.
+var AllTickets = TicketPage{}
+
+// TicketPages splits the tickets TicketRows lists for q into pages of at
+// most size, in order, so that each page is sorted and read on its own.
+// Over a replay (an as-of query) there is one page: the replay would be
+// computed again for each.
+func (e *Engine) TicketPages(ctx context.Context, q Query, size int) ([]TicketPage, error) {
+	if size < 1 {
+		return nil, fmt.Errorf("ticket pages: size %d < 1", size)
+	}
+	k, err := e.prepare(ctx, &q)
+	if err != nil {
+		return nil, err
+	}
+	if e.source(k) != "metrics_tickets" {
+		return []TicketPage{AllTickets}, nil
+	}
+	rows, err := e.st.DB.QueryContext(ctx, fmt.Sprintf(`WITH %s SELECT created_at, ticket_id FROM (
+		SELECT created_at, ticket_id, row_number() OVER (ORDER BY created_at, ticket_id) AS rn, count(*) OVER () AS n
+		FROM t WHERE %s) WHERE rn %% %d = 0 OR rn = n ORDER BY rn`, e.ticketsCTE(&q, k), period{q.From, q.To}.has("created_at"), size))
+	if err != nil {
+		return nil, fmt.Errorf("ticket pages: %w", err)
+	}
+	defer rows.Close()
+	var (
+		pages []TicketPage
+		after *TicketKey
+	)
+	for rows.Next() {
+		key := &TicketKey{}
+		if err := rows.Scan(&key.At, &key.ID); err != nil {
+			return nil, fmt.Errorf("ticket pages: %w", err)
+		}
+		pages = append(pages, TicketPage{After: after, Through: key})
+		after = key
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ticket pages: %w", err)
+	}
+	if len(pages) == 0 {
+		return []TicketPage{AllTickets}, nil
+	}
+	return pages, nil
+}
+
+// TicketRowsPage is TicketRows for one page of tickets.
+func (e *Engine) TicketRowsPage(ctx context.Context, q Query, page TicketPage, fn func(*TicketRow) error) error {
 	k, err := e.prepare(ctx, &q)
 	if err != nil {
 		return err
 	}
+	// The page's bounds, and the tickets joined for their stored fields
+	// restricted to them, so that a page's join is its own size.
+	from, to := q.From, q.To
+	where := period{q.From, q.To}.has("t.created_at")
+	var args []any
+	if a := page.After; a != nil {
+		from = a.At
+		where += " AND (t.created_at > ? OR (t.created_at = ? AND t.ticket_id > ?))"
+		args = append(args, a.At, a.At, a.ID)
+	}
+	if t := page.Through; t != nil {
+		to = t.At
+		where += " AND (t.created_at < ? OR (t.created_at = ? AND t.ticket_id <= ?))"
+		args = append(args, t.At, t.At, t.ID)
+	}
+	args = append([]any{from, to}, args...)
 	query := fmt.Sprintf(`WITH %s
 	SELECT t.ticket_id, coalesce(p.number, 0), coalesce(p.subject, ''), coalesce(p.requester_name, ''), coalesce(p.requester_email, ''),
 		coalesce(t.status, ''), coalesce(t.priority, ''), coalesce(t.type, ''), coalesce(t.category, ''), coalesce(t.team, ''),
@@ -66,10 +145,10 @@ func (e *Engine) TicketRows(ctx context.Context, q Query, fn func(*TicketRow) er
 		t.fr_policy, t.fr_target, t.fr_elapsed, t.fr_o, t.fr_d, t.fr_breach_at, true,
 		t.res_policy, t.res_target, t.res_elapsed, t.res_o, t.res_d, t.res_breach_at, t.res_running,
 		t.csat_score::BIGINT, t.csat_at, coalesce(p.csat_comment, '')
-	FROM t LEFT JOIN tickets p ON p.id = t.ticket_id
+	FROM t LEFT JOIN (SELECT * FROM tickets WHERE created_at >= ? AND created_at <= ?) p ON p.id = t.ticket_id
 	WHERE %s
-	ORDER BY t.created_at, t.ticket_id`, e.ticketsCTE(&q, k), period{q.From, q.To}.has("t.created_at"))
-	rows, err := e.st.DB.QueryContext(ctx, query)
+	ORDER BY t.created_at, t.ticket_id`, e.ticketsCTE(&q, k), where)
+	rows, err := e.st.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("ticket rows: %w", err)
 	}

@@ -183,10 +183,19 @@ func (b *builder) placeholderSheet(p *dataPart) error {
 	return sw.Flush()
 }
 
-// ticketRows writes the Tickets sheet's rows: every ticket created in
-// range, oldest first.
-func (b *builder) ticketRows(ctx context.Context, eng *metrics.Engine, pw *partWriter) error {
-	err := eng.TicketRows(ctx, b.q, func(r *metrics.TicketRow) error {
+// ticketRows writes the Tickets sheet's rows, page by page: every ticket
+// created in range, oldest first.
+func (b *builder) ticketRows(ctx context.Context, eng *metrics.Engine, pw *partWriter, pages []metrics.TicketPage) error {
+	for _, page := range pages {
+		if err := b.ticketPage(ctx, eng, pw, page); err != nil {
+			return err
+		}
+	}
+	return pw.close()
+}
+
+func (b *builder) ticketPage(ctx context.Context, eng *metrics.Engine, pw *partWriter, page metrics.TicketPage) error {
+	return eng.TicketRowsPage(ctx, b.q, page, func(r *metrics.TicketRow) error {
 		rw, err := pw.row()
 		if err != nil {
 			return err
@@ -231,10 +240,6 @@ func (b *builder) ticketRows(ctx context.Context, eng *metrics.Engine, pw *partW
 		rw.end()
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return pw.close()
 }
 
 // maxQueryRows bounds the events one query sorts: an Events sheet of a

@@ -474,7 +474,7 @@ var eventColumns = []column{{"Occurred", 16}, {"Ticket", 9}, {"Event", 16}, {"Ac
 // sheets writes the data sheets. First, at the same time (up to one
 // goroutine per CPU), the small sheets' series are computed and the rows
 // of Tickets and of each Events part are written to temporary files
-// (rowWriter), each Events part from its own pages of the event order.
+// (rowWriter), each read in pages of its order (smaller sorts).
 // Then the sheets are added in tab order, Tickets and Events as
 // placeholders that the zip step fills with their rows (splice.go).
 func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
@@ -482,6 +482,10 @@ func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	sheetRows := MaxSheetRows - 1
 	perSheet := queriesPerSheet(sheetRows)
 	pages, events, err := eng.EventPages(ctx, b.q, sheetRows/perSheet)
+	if err != nil {
+		return err
+	}
+	ticketPages, err := eng.TicketPages(ctx, b.q, sheetRows/perSheet)
 	if err != nil {
 		return err
 	}
@@ -495,15 +499,16 @@ func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 			return func() (err error) { *to, err = eng.Series(ctx, name, q); return err }
 		}
 	)
-	// The longest tasks go first: full Events parts, then Tickets.
+	// The longest tasks go first: Tickets (the widest rows), then the
+	// Events parts.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.Go(func() error { return b.ticketRows(gctx, eng, tickets, ticketPages) })
 	for i := range eventParts {
 		eventParts[i] = b.newPartWriter("Events", eventColumns, 0, i+1)
 		sheetPages := pages[i*perSheet : min(len(pages), (i+1)*perSheet)]
 		g.Go(func() error { return b.eventRows(gctx, eng, eventParts[i], sheetPages) })
 	}
-	g.Go(func() error { return b.ticketRows(gctx, eng, tickets) })
 	g.Go(func() error { return b.fetchDaily(gctx, eng, &daily) })
 	g.Go(series("sla_compliance", b.dayQuery(), &sla))
 	g.Go(series("agents", b.q, &agents))

@@ -268,7 +268,7 @@ func TestWorkbookOverflowsOntoNextSheet(t *testing.T) {
 	}
 	defer f.Close()
 	var total int
-	var parts []string
+	var parts, ids []string
 	for _, sh := range f.GetSheetList() {
 		if sh == "Tickets" || strings.HasPrefix(sh, "Tickets (") {
 			rows, _ := f.GetRows(sh)
@@ -276,6 +276,9 @@ func TestWorkbookOverflowsOntoNextSheet(t *testing.T) {
 				t.Fatalf("%s: header %v, %d rows", sh, rows[0], len(rows))
 			}
 			total += len(rows) - 1
+			for _, r := range rows[1:] {
+				ids = append(ids, r[len(ticketColumns)-1])
+			}
 			parts = append(parts, sh)
 			tables, _ := f.GetTables(sh)
 			if len(tables) != 1 {
@@ -285,6 +288,12 @@ func TestWorkbookOverflowsOntoNextSheet(t *testing.T) {
 	}
 	if int64(total) != info.Tickets || len(parts) < 2 || parts[1] != "Tickets (2)" {
 		t.Fatalf("tickets %d over %v, want %d over several sheets", total, parts, info.Tickets)
+	}
+	// Read in pages of 25, the tickets are still TicketRows' list, in order.
+	var want []string
+	e.eng.TicketRows(context.Background(), q, func(r *metrics.TicketRow) error { want = append(want, r.ID); return nil })
+	if strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Fatalf("ticket order over the sheets differs from TicketRows (%d vs %d ids)", len(ids), len(want))
 	}
 	// Events parts are written in parallel, each from its own page of the
 	// event order: together they are every event once, in order.
