@@ -49,6 +49,8 @@ func writeCanonicalNDJSON(w io.Writer, n int) {
 //	go test -tags duckdb_arrow -run '^$' -bench Import1M -benchtime 1x ./ingest
 //
 // BenchmarkImport10M does the same with ten million events (a 1.6 GB file).
+// DESKPULSE_BENCH_MEMORY_LIMIT (e.g. 2GB) sets DuckDB's memory_limit
+// first (default: 80% of RAM), to see the import spill instead.
 func BenchmarkImport1M(b *testing.B)  { benchImport(b, 1_000_000) }
 func BenchmarkImport10M(b *testing.B) { benchImport(b, 10_000_000) }
 
@@ -70,6 +72,11 @@ func benchImport(b *testing.B, n int) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		store, w := openDemoStore(b, filepath.Join(b.TempDir(), "bench.duckdb"))
+		if limit := os.Getenv("DESKPULSE_BENCH_MEMORY_LIMIT"); limit != "" {
+			if _, err := store.DB.Exec(`SET memory_limit = ?`, limit); err != nil {
+				b.Fatal(err)
+			}
+		}
 		in, err := os.Open(path)
 		if err != nil {
 			b.Fatal(err)
