@@ -145,7 +145,7 @@ func (e *Engine) TicketRowsPage(ctx context.Context, q Query, page TicketPage, f
 		t.fr_policy, t.fr_target, t.fr_elapsed, t.fr_o, t.fr_d, t.fr_breach_at, true,
 		t.res_policy, t.res_target, t.res_elapsed, t.res_o, t.res_d, t.res_breach_at, t.res_running,
 		t.csat_score::BIGINT, t.csat_at, coalesce(p.csat_comment, '')
-	FROM t LEFT JOIN (SELECT * FROM tickets WHERE created_at >= ? AND created_at <= ?) p ON p.id = t.ticket_id
+	FROM t LEFT JOIN (SELECT id, number, subject, requester_name, requester_email, tags, csat_comment FROM tickets WHERE created_at >= ? AND created_at <= ?) p ON p.id = t.ticket_id
 	WHERE %s
 	ORDER BY t.created_at, t.ticket_id`, e.ticketsCTE(&q, k), where)
 	rows, err := e.st.DB.QueryContext(ctx, query, args...)
