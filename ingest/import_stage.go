@@ -74,6 +74,7 @@ func newStaging(ctx context.Context, conn *sql.Conn) (*staging, error) {
 		SELECT seq AS pos, * EXCLUDE (seq), NULL::INTEGER AS file, NULL::BIGINT AS line, NULL::VARCHAR AS reason
 		FROM events LIMIT 0`)
 	if err != nil {
+		s.batches = nil // no staging goroutine to wait for
 		return s, err
 	}
 	go func() {

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -284,5 +285,35 @@ func TestBulkLoadLeavesNoObjects(t *testing.T) {
 	})
 	if err != nil || names != "" {
 		t.Fatalf("views left behind: %q %v", names, err)
+	}
+}
+
+// TestCommandsGoOnWhileAnImportReads: an import takes the writer's turn
+// only after its inputs are read, so a slow upload does not hold up
+// ticket commands; the ticket created meanwhile gets number 1 and the
+// imported one number 2.
+func TestCommandsGoOnWhileAnImportReads(t *testing.T) {
+	ctx := context.Background()
+	st, w := openImport(t)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Import(ctx, []ingest.Input{{Name: "slow.ndjson", R: pr}}, ingest.ImportOptions{})
+		done <- err
+	}()
+	pw.Write([]byte(`{"id":"s1","ticket":"SLOW-1","type":"created","at":"2026-01-05T09:00:00Z","actor":"ann@example.com","actor_kind":"requester","subject":"Slow"}` + "\n"))
+	cmdCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := w.Do(cmdCtx, &ingest.CreateTicket{Actor: requester, Subject: "Meanwhile"})
+	if err != nil {
+		t.Fatalf("a command while the import reads: %v", err)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	slow := mustTicket(t, st, "SLOW-1")
+	if res.Ticket.Number != 1 || slow.Number != 2 {
+		t.Fatalf("numbers: command %d, import %d", res.Ticket.Number, slow.Number)
 	}
 }
