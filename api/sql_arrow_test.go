@@ -5,7 +5,6 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,15 +20,7 @@ import (
 // unchanged, and the row cap cuts the stream and says so.
 func TestSQLArrowStream(t *testing.T) {
 	e := start(t, filepath.Join(t.TempDir(), "arrow.duckdb"))
-	data, err := os.ReadFile("../ingest/testdata/import_example.ndjson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.client.Post(e.srv.URL+"/api/v1/import", "application/x-ndjson", strings.NewReader(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	decodeResp(t, resp, 200)
+	importExample(t, e)
 
 	query := func(q, extra, accept string) (rows []arrow.RecordBatch, schema *arrow.Schema, h http.Header) {
 		t.Helper()

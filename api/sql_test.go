@@ -12,15 +12,7 @@ import (
 
 func TestReadOnlySQL(t *testing.T) {
 	e := start(t, filepath.Join(t.TempDir(), "sql.duckdb"))
-	data, err := os.ReadFile("../ingest/testdata/import_example.ndjson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.client.Post(e.srv.URL+"/api/v1/import", "application/x-ndjson", strings.NewReader(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	decodeResp(t, resp, 200)
+	importExample(t, e)
 
 	query := func(body string, accept string, want int) (string, http.Header) {
 		t.Helper()
@@ -134,4 +126,19 @@ func fingerprintHTTP(t *testing.T, e *env) string {
 	}
 	b, _ := json.Marshal([]any{ne, nt, he, ht})
 	return string(b)
+}
+
+// importExample imports docs/events.md's example (ticket EXT-1, 7 events)
+// through the API.
+func importExample(t *testing.T, e *env) {
+	t.Helper()
+	data, err := os.ReadFile("../ingest/testdata/import_example.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.client.Post(e.srv.URL+"/api/v1/import", "application/x-ndjson", strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeResp(t, resp, 200)
 }

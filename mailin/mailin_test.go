@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/internal/testtools"
 	"github.com/deskpulse/deskpulse/mailin"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/portal"
@@ -30,16 +31,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "deskpulse.duckdb")
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := ingest.NewWriter(ctx, st, ingest.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, w := testtools.Store(t, db)
 	mux := http.NewServeMux()
 	p := portal.New(st, w, db).Register(mux)
 	rcv := mailin.New(st, w, p, mailin.Settings{Enabled: true, Addr: "127.0.0.1:0",
@@ -51,8 +44,6 @@ func newEnv(t *testing.T) *env {
 		if err := rcv.Close(); err != nil {
 			t.Error(err)
 		}
-		w.Close()
-		st.Close()
 	})
 	return &env{t: t, st: st, w: w, mux: mux, rcv: rcv}
 }

@@ -37,6 +37,24 @@ type TicketRow struct {
 	CSATComment string
 }
 
+// Policy is the ticket's SLA policy: its resolution target's, else its
+// first response target's.
+func (r *TicketRow) Policy() string {
+	if r.ResolutionSLA.Policy != "" {
+		return r.ResolutionSLA.Policy
+	}
+	return r.FirstResponseSLA.Policy
+}
+
+// ResolutionDecidedOrDue is when the resolution target was achieved or
+// breached, or while it runs, when it falls due.
+func (r *TicketRow) ResolutionDecidedOrDue() *time.Time {
+	if r.ResolutionSLA.DecidedAt != nil {
+		return r.ResolutionSLA.DecidedAt
+	}
+	return r.ResolutionSLA.DueAt
+}
+
 // TargetRow is one SLA target of a ticket at the knowledge instant.
 // Status is "" when no policy applies, else achieved, breached, active or
 // paused (see Clock).

@@ -78,16 +78,8 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	mp := testtools.StartMailpit(t)
-	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "deskpulse.duckdb")
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := ingest.NewWriter(ctx, st, ingest.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, w := testtools.Store(t, db)
 	mux := http.NewServeMux()
 	portal.New(st, w, db).Register(mux)
 	var set notify.Settings
@@ -99,8 +91,6 @@ func newEnv(t *testing.T) *env {
 	n := notify.New(st, set, mailer.SMTP{Host: "127.0.0.1", Port: mp.SMTPPort, TLS: "none", From: "help@example.com", Timeout: 5 * time.Second})
 	t.Cleanup(func() {
 		n.Close()
-		w.Close()
-		st.Close()
 	})
 	return &env{t: t, st: st, w: w, mux: mux, n: n, mp: mp}
 }

@@ -11,10 +11,9 @@ import (
 
 	"github.com/deskpulse/deskpulse/api"
 	"github.com/deskpulse/deskpulse/auth"
-	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/internal/testtools"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/portal"
-	"github.com/deskpulse/deskpulse/store"
 )
 
 // TestKBAPI manages an article through /api/v1/kb under the real gate, as
@@ -22,16 +21,7 @@ import (
 func TestKBAPI(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "kb.duckdb")
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	w, err := ingest.NewWriter(ctx, st, ingest.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	st, w := testtools.Store(t, db)
 	srv, err := api.New(ctx, st, w, nil)
 	if err != nil {
 		t.Fatal(err)

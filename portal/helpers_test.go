@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/internal/testtools"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -24,16 +24,8 @@ type env struct {
 // newEnv starts the portal behind the real auth gate on a fresh store.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "data", "deskpulse.duckdb")
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := ingest.NewWriter(ctx, st, ingest.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, w := testtools.Store(t, db)
 	mux := http.NewServeMux()
 	p := New(st, w, db).Register(mux)
 	// as api.Server does
@@ -42,8 +34,6 @@ func newEnv(t *testing.T) *env {
 	srv := httptest.NewServer(auth.NewGate(svc, 0).Wrap(mux))
 	t.Cleanup(func() {
 		srv.Close()
-		w.Close()
-		st.Close()
 	})
 	return &env{st: st, w: w, p: p, base: srv.URL, mux: mux, auth: svc}
 }

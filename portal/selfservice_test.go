@@ -15,11 +15,10 @@ import (
 
 	"github.com/deskpulse/deskpulse/api"
 	"github.com/deskpulse/deskpulse/auth"
-	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/internal/testtools"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/portal"
-	"github.com/deskpulse/deskpulse/store"
 )
 
 var sessionField = regexp.MustCompile(`name="fs" id="f-fs" value="([A-Za-z0-9_-]{22})"`)
@@ -30,16 +29,7 @@ var sessionField = regexp.MustCompile(`name="fs" id="f-fs" value="([A-Za-z0-9_-]
 func TestSelfServiceThroughThePortal(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "ss.duckdb")
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	w, err := ingest.NewWriter(ctx, st, ingest.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	st, w := testtools.Store(t, db)
 	eng, err := metrics.New(st, metrics.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -50,14 +50,7 @@ func WriteCSV(ctx context.Context, eng *metrics.Engine, q metrics.Query, w io.Wr
 	var n int64
 	rec := make([]string, len(ticketColumns))
 	err := eng.TicketRows(ctx, q, func(r *metrics.TicketRow) error {
-		policy := r.ResolutionSLA.Policy
-		if policy == "" {
-			policy = r.FirstResponseSLA.Policy
-		}
-		resWhen := r.ResolutionSLA.DecidedAt
-		if resWhen == nil {
-			resWhen = r.ResolutionSLA.DueAt
-		}
+		policy, resWhen := r.Policy(), r.ResolutionDecidedOrDue()
 		csat := ""
 		if r.CSATScore != nil {
 			csat = strconv.FormatInt(*r.CSATScore, 10)

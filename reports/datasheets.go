@@ -200,14 +200,7 @@ func (b *builder) ticketPage(ctx context.Context, eng *metrics.Engine, pw *partW
 		if err != nil {
 			return err
 		}
-		policy := r.ResolutionSLA.Policy
-		if policy == "" {
-			policy = r.FirstResponseSLA.Policy
-		}
-		resWhen := r.ResolutionSLA.DecidedAt
-		if resWhen == nil {
-			resWhen = r.ResolutionSLA.DueAt
-		}
+		policy, resWhen := r.Policy(), r.ResolutionDecidedOrDue()
 		rw.int(r.Number, 0)
 		for _, s := range []string{r.Subject, r.RequesterName, r.RequesterEmail, r.Status, r.Priority,
 			r.Type, r.Category, r.Channel, r.Team, r.Assignee, r.Tags} {
