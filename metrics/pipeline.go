@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// pipelineVersion changes whenever ticketSQL's output changes, so that a
-// stored metrics_tickets table built by an older deskpulse is rebuilt.
-const pipelineVersion = 5
+// pipelineVersion changes whenever ticketSQL's output or the table's
+// layout changes, so that a stored metrics_tickets table built by an older
+// deskpulse is rebuilt. 6: tickets still open stored last.
+const pipelineVersion = 6
 
 // ticketSQL is the one definition of every per-ticket figure: it replays
 // the events selected by filter (a condition on the events table) and
