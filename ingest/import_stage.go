@@ -16,13 +16,13 @@ import (
 
 // An import streams its events through DuckDB instead of holding them in
 // Go memory: the readers' events, normalized, are appended batch by batch
-// to a temporary staging table on a connection of the import's own, with their input
-// position, file and line; duplicates are found, new tickets numbered and
-// sequence numbers given set-based in SQL; only the state machine runs in
-// Go, over a narrow stream of (ticket, type, time, status) ordered by
-// ticket, and keeps just the rejected positions. Go memory is one batch
-// plus the bad rows; the staged data lives in DuckDB (which spills to disk
-// past its memory limit).
+// to a temporary staging table on the import's own connection, with their
+// input position, file and line; duplicates are found, new tickets
+// numbered and sequence numbers given set-based in SQL; only the state
+// machine runs in Go, over a narrow stream of (ticket, type, time, status)
+// ordered by ticket, and keeps just the rejected positions. Go memory is a
+// few batches plus the bad rows; the staged data lives in DuckDB (which
+// spills to disk past its memory limit).
 
 // stageBatch is how many events the collector hands to the staging table
 // at once (30 DuckDB vectors).
