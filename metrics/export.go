@@ -89,10 +89,10 @@ type TicketPage struct {
 // AllTickets is the page of every ticket.
 var AllTickets = TicketPage{}
 
-// TicketPages splits the tickets TicketRows lists for q into pages of at
-// most size, in order, so that each page is sorted and read on its own.
-// Over a replay (an as-of query) there is one page: the replay would be
-// computed again for each.
+// TicketPages splits the tickets TicketRows lists for q into pages of
+// size (the last may have fewer), in order, so that each page is sorted
+// and read on its own. (Over a replay, an as-of query, each page computes
+// the replay again.)
 func (e *Engine) TicketPages(ctx context.Context, q Query, size int) ([]TicketPage, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("ticket pages: size %d < 1", size)
@@ -100,9 +100,6 @@ func (e *Engine) TicketPages(ctx context.Context, q Query, size int) ([]TicketPa
 	k, err := e.prepare(ctx, &q)
 	if err != nil {
 		return nil, err
-	}
-	if e.source(k) != "metrics_tickets" {
-		return []TicketPage{AllTickets}, nil
 	}
 	rows, err := e.st.DB.QueryContext(ctx, fmt.Sprintf(`WITH %s SELECT created_at, ticket_id FROM (
 		SELECT created_at, ticket_id, row_number() OVER (ORDER BY created_at, ticket_id) AS rn, count(*) OVER () AS n
@@ -230,11 +227,12 @@ func (s *exportTargetScan) row() TargetRow {
 	return t
 }
 
-// EventRow is one stored event as the export lists it.
+// EventRow is one stored event as the export lists it. Its strings may
+// point into the query's buffers: they are valid during the call of fn
+// that receives the row, not after.
 type EventRow struct {
 	Seq                      int64
 	At                       time.Time
-	TicketID                 string
 	Number                   int64
 	Type                     string
 	Actor, ActorKind         string
@@ -278,8 +276,9 @@ func (e *Engine) eventsQuery(q *Query, k time.Time, page EventPage) (cte, where 
 	return cte, where, args
 }
 
-// EventPages splits the events EventRows lists for q into pages of at
-// most size events, in order, so that pages can be written independently
+// EventPages splits the events EventRows lists for q into pages of size
+// events (the last may have fewer), in order, so that pages can be
+// written independently
 // (the workbook writes each Events sheet in its own goroutine). It also
 // returns the number of events; with none there is one empty page.
 func (e *Engine) EventPages(ctx context.Context, q Query, size int) ([]EventPage, int64, error) {
@@ -344,15 +343,24 @@ func (e *Engine) EventRows(ctx context.Context, q Query, page EventPage, fn func
 	if page.Through != nil {
 		to = page.Through.At
 	}
-	query := fmt.Sprintf(`%s SELECT ev.seq, ev.occurred_at, ev.ticket_id, coalesce(p.number, ev.number, 0), ev.type, ev.actor, ev.actor_kind,
+	query := fmt.Sprintf(`%s SELECT ev.seq, ev.occurred_at, coalesce(p.number, ev.number, 0), ev.type, ev.actor, ev.actor_kind,
 		coalesce(ev.status, ''), coalesce(ev.priority, ''), coalesce(ev.team, ''), coalesce(ev.assignee, ''), coalesce(ev.category, ''),
 		ev.public, ev.score::BIGINT, coalesce(ev.body, ev.comment, '')
 	FROM events ev LEFT JOIN (SELECT id, number FROM tickets WHERE created_at <= ? AND updated_at >= ?) p ON p.id = ev.ticket_id
 	WHERE %s
 	ORDER BY ev.occurred_at, ev.seq`, cte, where)
-	rows, err := e.st.DB.QueryContext(ctx, query, append([]any{to, from}, args...)...)
-	if err != nil {
+	if err := e.scanEventRows(ctx, query, append([]any{to, from}, args...), fn); err != nil {
 		return fmt.Errorf("event rows: %w", err)
+	}
+	return nil
+}
+
+// scanEventRowsSQL reads the rows of an EventRows query through
+// database/sql (builds without Arrow).
+func (e *Engine) scanEventRowsSQL(ctx context.Context, query string, args []any, fn func(*EventRow) error) error {
+	rows, err := e.st.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	var (
@@ -361,9 +369,9 @@ func (e *Engine) EventRows(ctx context.Context, q Query, page EventPage, fn func
 		score  sql.NullInt64
 	)
 	for rows.Next() {
-		if err := rows.Scan(&r.Seq, &r.At, &r.TicketID, &r.Number, &r.Type, &r.Actor, &r.ActorKind,
+		if err := rows.Scan(&r.Seq, &r.At, &r.Number, &r.Type, &r.Actor, &r.ActorKind,
 			&r.Status, &r.Priority, &r.Team, &r.Assignee, &r.Category, &public, &score, &r.Text); err != nil {
-			return fmt.Errorf("event rows: %w", err)
+			return err
 		}
 		r.Public, r.Score = nil, nil
 		if public.Valid {

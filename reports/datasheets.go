@@ -14,14 +14,16 @@ import (
 	"github.com/deskpulse/deskpulse/metrics"
 )
 
-// dataPart is one sheet of the Tickets or Events rows: "Events (2)".
+// dataPart is one sheet of the Tickets or Events rows: "Events (2)". Its
+// rows are written as chunks, one per page of the order, each into its own
+// temporary file by its own goroutine; the zip step joins them.
 type dataPart struct {
 	k      int // its rowsToken
 	base   string
 	n      int // part number, from 1
 	cols   []column
 	freeze int
-	rows   int64
+	chunks []*chunk
 }
 
 func (p *dataPart) name() string {
@@ -31,21 +33,29 @@ func (p *dataPart) name() string {
 	return fmt.Sprintf("%s (%d)", p.base, p.n)
 }
 
-// partWriter writes the data rows of a sheet into temporary files, one
-// per part, continuing on the next part past MaxSheetRows.
-type partWriter struct {
-	b      *builder
-	base   string
-	cols   []column
-	freeze int
-	next   int // number of the next part
-	parts  []*dataPart
-	file   *os.File
-	z      *parallelDeflate
-	sum    *crcCounter
-	buf    *bufio.Writer
-	rw     *rowWriter
-	total  int64
+// rows counts the part's data rows (once its chunks are written).
+func (p *dataPart) rows() int64 {
+	var n int64
+	for _, c := range p.chunks {
+		n += c.rows
+	}
+	return n
+}
+
+// chunk writes one page of a part's rows, from a known row number, as an
+// open deflate stream (so more can follow it) into a temporary file,
+// keeping the CRC-32 and length of its XML for the zip entry.
+type chunk struct {
+	part  *dataPart
+	idx   int
+	first int // row number of its first row
+	want  int64
+	file  *os.File
+	z     *parallelDeflate
+	sum   *crcCounter
+	buf   *bufio.Writer
+	rw    *rowWriter
+	rows  int64
 }
 
 // crcCounter is the CRC-32 and length of what passes through it.
@@ -61,72 +71,63 @@ func (c *crcCounter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-func (b *builder) newPartWriter(base string, cols []column, freeze, firstPart int) *partWriter {
-	return &partWriter{b: b, base: base, cols: cols, freeze: freeze, next: firstPart}
-}
-
-// row starts the next data row, opening a part when needed.
-func (pw *partWriter) row() (*rowWriter, error) {
-	if pw.rw == nil || pw.parts[len(pw.parts)-1].rows >= int64(MaxSheetRows-1) {
-		if err := pw.closePart(); err != nil {
-			return nil, err
-		}
-		if err := pw.openPart(); err != nil {
-			return nil, err
-		}
+// newPart adds a part of n pages of size rows each (the last may have
+// fewer): its chunks' rows are numbered from 2, below the header.
+func (b *builder) newPart(base string, n int, cols []column, freeze, pages, size int) *dataPart {
+	p := &dataPart{k: b.newToken(), base: base, n: n, cols: cols, freeze: freeze}
+	for i := range pages {
+		p.chunks = append(p.chunks, &chunk{part: p, idx: i, first: 2 + i*size, want: int64(size)})
 	}
-	pw.parts[len(pw.parts)-1].rows++
-	pw.total++
-	pw.rw.start()
-	return pw.rw, nil
+	return p
 }
 
-func (pw *partWriter) openPart() error {
+// open starts the chunk's file.
+func (c *chunk) open(b *builder) error {
 	f, err := os.CreateTemp("", "deskpulse-rows-*")
 	if err != nil {
 		return err
 	}
-	p := &dataPart{k: pw.b.newToken(), base: pw.base, n: pw.next, cols: pw.cols, freeze: pw.freeze}
-	pw.next++
-	pw.b.rowFiles.add(p.k, f.Name())
-	pw.parts = append(pw.parts, p)
-	// The rows are deflated as they are written (an open stream, so the
-	// sheet's end can follow it), on every CPU: the zip step then copies
-	// them as they are, and the temporary file is an eighth of the XML.
-	pw.file = f
-	pw.z = newParallelDeflate(f, flate.BestSpeed)
-	pw.z.open = true
-	pw.sum = &crcCounter{w: pw.z}
-	pw.buf = bufio.NewWriterSize(pw.sum, 1<<20)
-	pw.rw = newRowWriter(pw.buf, len(pw.cols))
+	b.rowFiles.add(c.part.k, c.idx, f.Name())
+	// Deflated as written, on every CPU: the zip step copies the chunks as
+	// they are, and the temporary files are an eighth of the XML.
+	c.file = f
+	c.z = newParallelDeflate(f, flate.BestSpeed)
+	c.z.open = true
+	c.sum = &crcCounter{w: c.z}
+	c.buf = bufio.NewWriterSize(c.sum, 1<<20)
+	c.rw = newRowWriter(c.buf, len(c.part.cols), c.first)
 	return nil
 }
 
-func (pw *partWriter) closePart() error {
-	if pw.file == nil {
-		return nil
-	}
-	err := pw.buf.Flush()
-	if zerr := pw.z.Close(); err == nil {
+// row starts the next data row.
+func (c *chunk) row() *rowWriter {
+	c.rows++
+	c.rw.start()
+	return c.rw
+}
+
+func (c *chunk) close(b *builder) error {
+	err := c.buf.Flush()
+	if zerr := c.z.Close(); err == nil {
 		err = zerr
 	}
-	if cerr := pw.file.Close(); err == nil {
+	if cerr := c.file.Close(); err == nil {
 		err = cerr
 	}
-	pw.b.rowFiles.setSum(pw.parts[len(pw.parts)-1].k, pw.sum.crc, pw.sum.n)
-	pw.file = nil
+	b.rowFiles.setSum(c.part.k, c.idx, c.sum.crc, c.sum.n)
 	return err
 }
 
-// close ends the last part; with no rows at all there is still one
-// (empty) sheet.
-func (pw *partWriter) close() error {
-	if len(pw.parts) == 0 {
-		if err := pw.openPart(); err != nil {
-			return err
+// full says that a chunk that other chunks follow has exactly its page's
+// rows, so that their row numbers meet; events that arrive during the
+// export inside an earlier page (an import of history) would break that.
+func (p *dataPart) check() error {
+	for _, c := range p.chunks[:len(p.chunks)-1] {
+		if c.rows != c.want {
+			return fmt.Errorf("%s changed while the workbook was written (%d rows in a page of %d); export again", p.name(), c.rows, c.want)
 		}
 	}
-	return pw.closePart()
+	return nil
 }
 
 func (b *builder) newToken() int {
@@ -176,30 +177,21 @@ func (b *builder) placeholderSheet(p *dataPart) error {
 	if p.n > 1 {
 		table = fmt.Sprintf("%s_%d", p.base, p.n)
 	}
-	last := max(p.rows+1, 2)
+	last := max(p.rows()+1, 2)
 	if err := sw.AddTable(&excelize.Table{Range: fmt.Sprintf("A1:%s%d", colName(len(p.cols)), last), Name: table, StyleName: "TableStyleLight9"}); err != nil {
 		return fmt.Errorf("table on %s: %w", name, err)
 	}
 	return sw.Flush()
 }
 
-// ticketRows writes the Tickets sheet's rows, page by page: every ticket
-// created in range, oldest first.
-func (b *builder) ticketRows(ctx context.Context, eng *metrics.Engine, pw *partWriter, pages []metrics.TicketPage) error {
-	for _, page := range pages {
-		if err := b.ticketPage(ctx, eng, pw, page); err != nil {
-			return err
-		}
+// ticketPage writes a page of the Tickets sheet's rows: tickets created
+// in range, oldest first.
+func (b *builder) ticketPage(ctx context.Context, eng *metrics.Engine, c *chunk, page metrics.TicketPage) error {
+	if err := c.open(b); err != nil {
+		return err
 	}
-	return pw.close()
-}
-
-func (b *builder) ticketPage(ctx context.Context, eng *metrics.Engine, pw *partWriter, page metrics.TicketPage) error {
-	return eng.TicketRowsPage(ctx, b.q, page, func(r *metrics.TicketRow) error {
-		rw, err := pw.row()
-		if err != nil {
-			return err
-		}
+	err := eng.TicketRowsPage(ctx, b.q, page, func(r *metrics.TicketRow) error {
+		rw := c.row()
 		policy, resWhen := r.Policy(), r.ResolutionDecidedOrDue()
 		rw.int(r.Number, 0)
 		for _, s := range []string{r.Subject, r.RequesterName, r.RequesterEmail, r.Status, r.Priority,
@@ -233,6 +225,10 @@ func (b *builder) ticketPage(ctx context.Context, eng *metrics.Engine, pw *partW
 		rw.end()
 		return nil
 	})
+	if cerr := c.close(b); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // maxQueryRows bounds the events one query sorts: an Events sheet of a
@@ -253,22 +249,13 @@ func queriesPerSheet(n int) int {
 	return 1
 }
 
-// eventRows writes pages of the period's events onto their sheet.
-func (b *builder) eventRows(ctx context.Context, eng *metrics.Engine, pw *partWriter, pages []metrics.EventPage) error {
-	for _, page := range pages {
-		if err := b.eventPage(ctx, eng, pw, page); err != nil {
-			return err
-		}
+// eventPage writes a page of the period's events.
+func (b *builder) eventPage(ctx context.Context, eng *metrics.Engine, c *chunk, page metrics.EventPage) error {
+	if err := c.open(b); err != nil {
+		return err
 	}
-	return pw.close()
-}
-
-func (b *builder) eventPage(ctx context.Context, eng *metrics.Engine, pw *partWriter, page metrics.EventPage) error {
-	return eng.EventRows(ctx, b.q, page, func(r *metrics.EventRow) error {
-		rw, err := pw.row()
-		if err != nil {
-			return err
-		}
+	err := eng.EventRows(ctx, b.q, page, func(r *metrics.EventRow) error {
+		rw := c.row()
 		b.dateCell(rw, &r.At)
 		rw.int(r.Number, 0)
 		for _, s := range []string{r.Type, r.Actor, r.ActorKind, r.Status, r.Priority, r.Team, r.Assignee, r.Category} {
@@ -293,4 +280,8 @@ func (b *builder) eventPage(ctx context.Context, eng *metrics.Engine, pw *partWr
 		rw.end()
 		return nil
 	})
+	if cerr := c.close(b); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -27,8 +27,9 @@ type rowWriter struct {
 	num  []byte   // scratch for numbers
 }
 
-func newRowWriter(w *bufio.Writer, cols int) *rowWriter {
-	rw := &rowWriter{w: w, row: 1}
+// newRowWriter writes rows of cols columns, the first numbered first.
+func newRowWriter(w *bufio.Writer, cols, first int) *rowWriter {
+	rw := &rowWriter{w: w, row: first - 1}
 	for i := range cols {
 		rw.refs = append(rw.refs, []byte(`<c r="`+colName(i+1)))
 	}

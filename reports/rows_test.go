@@ -39,22 +39,23 @@ func TestRowWriterRoundTrip(t *testing.T) {
 		{"emoji 😀", "emoji 😀"},
 		{long, long[:2*excelize.TotalCellChars]},
 	}
-	pw := b.newPartWriter("Data", []column{{"Text", 10}, {"Number", 10}, {"Flag", 5}, {"Empty", 5}}, 0, 1)
-	for i, c := range cases {
-		rw, err := pw.row()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rw.str(c[0], 0)
+	part := b.newPart("Data", 1, []column{{"Text", 10}, {"Number", 10}, {"Flag", 5}, {"Empty", 5}}, 0, 1, len(cases))
+	c := part.chunks[0]
+	if err := c.open(b); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range cases {
+		rw := c.row()
+		rw.str(tc[0], 0)
 		rw.float(float64(i)+0.25, 0)
 		rw.bool(i%2 == 0)
 		rw.str("", 0)
 		rw.end()
 	}
-	if err := pw.close(); err != nil {
+	if err := c.close(b); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.placeholderSheet(pw.parts[0]); err != nil {
+	if err := b.placeholderSheet(part); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer

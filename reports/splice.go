@@ -28,11 +28,12 @@ import (
 // rowsToken marks the placeholder row of data sheet part k.
 func rowsToken(k int) string { return fmt.Sprintf("deskpulse-rows-%d-9f1c", k) }
 
-// rowFiles are the temporary files of data rows, by part: each an open
-// deflate stream of the rows' XML, with that XML's CRC-32 and length.
+// rowFiles are the temporary files of data rows: per part (its token),
+// its chunks in order, each an open deflate stream of rows' XML with that
+// XML's CRC-32 and length.
 type rowFiles struct {
 	mu    sync.Mutex
-	files map[int]*rowFile
+	files map[int][]*rowFile
 }
 
 type rowFile struct {
@@ -41,22 +42,25 @@ type rowFile struct {
 	size int64
 }
 
-func (r *rowFiles) add(k int, path string) {
+func (r *rowFiles) add(k, idx int, path string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.files == nil {
-		r.files = map[int]*rowFile{}
+		r.files = map[int][]*rowFile{}
 	}
-	r.files[k] = &rowFile{path: path}
+	for len(r.files[k]) <= idx {
+		r.files[k] = append(r.files[k], nil)
+	}
+	r.files[k][idx] = &rowFile{path: path}
 }
 
-func (r *rowFiles) setSum(k int, crc uint32, size int64) {
+func (r *rowFiles) setSum(k, idx int, crc uint32, size int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.files[k].crc, r.files[k].size = crc, size
+	r.files[k][idx].crc, r.files[k][idx].size = crc, size
 }
 
-func (r *rowFiles) get(k int) *rowFile {
+func (r *rowFiles) get(k int) []*rowFile {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.files[k]
@@ -65,8 +69,12 @@ func (r *rowFiles) get(k int) *rowFile {
 func (r *rowFiles) remove() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, f := range r.files {
-		os.Remove(f.path)
+	for _, chunks := range r.files {
+		for _, f := range chunks {
+			if f != nil {
+				os.Remove(f.path)
+			}
+		}
 	}
 	r.files = nil
 }
@@ -135,35 +143,49 @@ func (s *splicer) flush() error {
 		}
 		return err
 	}
-	rows := s.rows.get(k)
-	if rows == nil {
+	chunks := s.rows.get(k)
+	if len(chunks) == 0 {
 		return fmt.Errorf("workbook: no rows for part %d of %s", k, name)
-	}
-	rf, err := os.Open(rows.path)
-	if err != nil {
-		return err
-	}
-	defer rf.Close()
-	st, err := rf.Stat()
-	if err != nil {
-		return err
 	}
 	head, tail := xml[:start], xml[end:]
 	headZ, tailZ := deflateBytes(head, false), deflateBytes(tail, true)
-	crc := crc32Combine(crc32Combine(crc32.ChecksumIEEE(head), rows.crc, rows.size), crc32.ChecksumIEEE(tail), int64(len(tail)))
+	crc, size, zsize := crc32.ChecksumIEEE(head), int64(len(head)), int64(len(headZ))
+	for _, c := range chunks {
+		if c == nil {
+			return fmt.Errorf("workbook: a chunk of part %d of %s is missing", k, name)
+		}
+		st, err := os.Stat(c.path)
+		if err != nil {
+			return err
+		}
+		crc, size, zsize = crc32Combine(crc, c.crc, c.size), size+c.size, zsize+st.Size()
+	}
+	crc = crc32Combine(crc, crc32.ChecksumIEEE(tail), int64(len(tail)))
 	out, err := s.zw.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Deflate, CRC32: crc,
-		CompressedSize64:   uint64(len(headZ)) + uint64(st.Size()) + uint64(len(tailZ)),
-		UncompressedSize64: uint64(len(head)) + uint64(rows.size) + uint64(len(tail))})
+		CompressedSize64:   uint64(zsize + int64(len(tailZ))),
+		UncompressedSize64: uint64(size + int64(len(tail)))})
 	if err != nil {
 		return err
 	}
 	if _, err := out.Write(headZ); err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, rf); err != nil {
-		return err
+	for _, c := range chunks {
+		if err := copyFile(out, c.path); err != nil {
+			return err
+		}
 	}
 	_, err = out.Write(tailZ)
+	return err
+}
+
+func copyFile(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
 	return err
 }
 

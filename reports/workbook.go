@@ -473,41 +473,51 @@ var eventColumns = []column{{"Occurred", 16}, {"Ticket", 9}, {"Event", 16}, {"Ac
 
 // sheets writes the data sheets. First, at the same time (up to one
 // goroutine per CPU), the small sheets' series are computed and the rows
-// of Tickets and of each Events part are written to temporary files
-// (rowWriter), each read in pages of its order (smaller sorts).
-// Then the sheets are added in tab order, Tickets and Events as
-// placeholders that the zip step fills with their rows (splice.go).
+// of Tickets and Events are written to temporary files (rowWriter), a
+// chunk per page of their order: pages of at most maxQueryRows keep
+// DuckDB's sorts small and spread a big sheet over every CPU. Then the
+// sheets are added in tab order, Tickets and Events as placeholders that
+// the zip step fills with their chunks (splice.go).
 func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	start := time.Now()
 	sheetRows := MaxSheetRows - 1
 	perSheet := queriesPerSheet(sheetRows)
-	pages, events, err := eng.EventPages(ctx, b.q, sheetRows/perSheet)
+	size := sheetRows / perSheet
+	eventPages, _, err := eng.EventPages(ctx, b.q, size)
 	if err != nil {
 		return err
 	}
-	ticketPages, err := eng.TicketPages(ctx, b.q, sheetRows/perSheet)
+	ticketPages, err := eng.TicketPages(ctx, b.q, size)
 	if err != nil {
 		return err
 	}
+	// parts groups pages into sheets of perSheet pages.
+	parts := func(base string, cols []column, freeze, pages int) []*dataPart {
+		var out []*dataPart
+		for i := 0; i < pages; i += perSheet {
+			out = append(out, b.newPart(base, len(out)+1, cols, freeze, min(perSheet, pages-i), size))
+		}
+		return out
+	}
+	ticketParts := parts("Tickets", ticketColumns, 1, len(ticketPages))
+	eventParts := parts("Events", eventColumns, 0, len(eventPages))
+	chunkOf := func(parts []*dataPart, page int) *chunk { return parts[page/perSheet].chunks[page%perSheet] }
+
 	var (
 		daily         dailyData
 		sla           any
 		agents, teams any
-		tickets       = b.newPartWriter("Tickets", ticketColumns, 1, 1)
-		eventParts    = make([]*partWriter, (len(pages)+perSheet-1)/perSheet)
 		series        = func(name string, q metrics.Query, to *any) func() error {
 			return func() (err error) { *to, err = eng.Series(ctx, name, q); return err }
 		}
 	)
-	// The longest tasks go first: Tickets (the widest rows), then the
-	// Events parts.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	g.Go(func() error { return b.ticketRows(gctx, eng, tickets, ticketPages) })
-	for i := range eventParts {
-		eventParts[i] = b.newPartWriter("Events", eventColumns, 0, i+1)
-		sheetPages := pages[i*perSheet : min(len(pages), (i+1)*perSheet)]
-		g.Go(func() error { return b.eventRows(gctx, eng, eventParts[i], sheetPages) })
+	for i, page := range ticketPages {
+		g.Go(func() error { return b.ticketPage(gctx, eng, chunkOf(ticketParts, i), page) })
+	}
+	for i, page := range eventPages {
+		g.Go(func() error { return b.eventPage(gctx, eng, chunkOf(eventParts, i), page) })
 	}
 	g.Go(func() error { return b.fetchDaily(gctx, eng, &daily) })
 	g.Go(series("sla_compliance", b.dayQuery(), &sla))
@@ -519,15 +529,26 @@ func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	b.info.Phases = append(b.info.Phases, Phase{"data (parallel)", time.Since(start)})
 
 	start = time.Now()
+	var ticketNames, eventNames []string
+	for _, p := range append(ticketParts, eventParts...) {
+		if err := p.check(); err != nil {
+			return err
+		}
+		if p.base == "Tickets" {
+			ticketNames = append(ticketNames, p.name())
+			b.info.Tickets += p.rows()
+		} else {
+			eventNames = append(eventNames, p.name())
+			b.info.Events += p.rows()
+		}
+	}
 	if err := b.daily(&daily); err != nil {
 		return err
 	}
-	var ticketNames, eventNames []string
-	for _, p := range tickets.parts {
+	for _, p := range ticketParts {
 		if err := b.placeholderSheet(p); err != nil {
 			return err
 		}
-		ticketNames = append(ticketNames, p.name())
 	}
 	if err := b.slaSheet(sla.(*metrics.SLASeries)); err != nil {
 		return err
@@ -538,17 +559,13 @@ func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	if err := b.breakdown(teams.(*metrics.Breakdown), "Teams", "Team"); err != nil {
 		return err
 	}
-	for _, pw := range eventParts {
-		for _, p := range pw.parts {
-			if err := b.placeholderSheet(p); err != nil {
-				return err
-			}
-			eventNames = append(eventNames, p.name())
+	for _, p := range eventParts {
+		if err := b.placeholderSheet(p); err != nil {
+			return err
 		}
 	}
-	b.info.Tickets, b.info.Events = tickets.total, events
-	b.noteOverflow("Tickets", tickets.total, ticketNames)
-	b.noteOverflow("Events", events, eventNames)
+	b.noteOverflow("Tickets", b.info.Tickets, ticketNames)
+	b.noteOverflow("Events", b.info.Events, eventNames)
 	b.info.Phases = append(b.info.Phases, Phase{"sheets", time.Since(start)})
 	return nil
 }
