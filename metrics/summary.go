@@ -207,74 +207,84 @@ func (e *Engine) Summary(ctx context.Context, q Query) (*Summary, error) {
 	}, nil
 }
 
-// figures computes Figures for each period with two scans of the
-// per-ticket rows, run at the same time: the range aggregates over the
-// tickets overlapping the periods, and the instant aggregates (backlog,
-// active SLA targets at the end) over all of them.
+// figures computes Figures for each period. The range aggregates are
+// grouped by the instant they count (created, first reply, resolutions,
+// SLA decisions, ratings): each group is one subquery whose WHERE, pushed
+// into the scan, keeps only the tickets with that instant in one of the
+// periods, and whose aggregates FILTER each period from those. Planning
+// costs per subquery (a 10k-ticket summary spent half its time there), so
+// the periods share them. The groups are split over two queries, run at
+// the same time as a third one of the instant aggregates (backlog, active
+// SLA targets at the ends), which reads only the tickets still open then.
 func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []period) ([]Figures, error) {
 	out := make([]Figures, len(periods))
-	// per period, one query of range aggregates over the tickets
-	// overlapping it, each group of aggregates in its own subquery whose
-	// WHERE (pushed into the scan) keeps only the tickets with the instant
-	// it counts in range; and one query of the instant aggregates over all
-	// tickets
-	ms := make([]multi, len(periods))
+	lo, hi := cover(periods)
+	ov := overlaps(period{lo, hi}) + " AND "
+	anyIn := func(col string) string {
+		var or []string
+		for _, p := range periods {
+			or = append(or, p.has(col))
+		}
+		return "(" + strings.Join(or, " OR ") + ")"
+	}
+	var ma, mb multi
+	pc := ma.part(ov + anyIn("created_at"))
+	pf := ma.part(ov + anyIn("first_reply_at"))
+	p1 := ma.part(ov + anyIn("first_resolved_at"))
+	p2 := mb.part(ov + anyIn("resolved_at"))
+	// fr_d (res_d) in p implies fr_dec_at (res_dec_at) in p
+	ps := mb.part(ov + "(" + anyIn("fr_dec_at") + " OR " + anyIn("res_dec_at") + ")")
+	ps.sla = true
+	pcs := mb.part(ov + anyIn("csat_at"))
+	// resolutions: distinct tickets with a resolution in range
+	pr := mb.part(ov + "(" + anyIn("first_resolved_at") + " OR NOT simple)")
 	var is sel
-	type reader func(parts [][]any, irow []any, f *Figures)
+	type reader func(a, b [][]any, irow []any, f *Figures)
 	var readers []reader
-	for i, p := range periods {
-		m := &ms[i]
-		ov := overlaps(p) + " AND "
-		pc := m.part(ov + p.has("created_at"))
-		created := pc.add("count(*)")
-		pf := m.part(ov + p.has("first_reply_at"))
-		frt := pf.duration(durationByName("first_response_minutes"), "true")
-		p1 := m.part(ov + p.has("first_resolved_at"))
-		first := p1.duration(durationByName("first_resolution_minutes"), "true")
-		p2 := m.part(ov + p.has("resolved_at"))
-		full := p2.duration(durationByName("resolution_minutes"), "true")
-		// fr_d (res_d) in p implies fr_dec_at (res_dec_at) in p
-		ps := m.part(ov + "(" + p.has("fr_dec_at") + " OR " + p.has("res_dec_at") + ")")
+	for _, p := range periods {
+		created := pc.add(fmt.Sprintf("count(*) FILTER (%s)", p.has("created_at")))
+		frt := pf.duration(durationByName("first_response_minutes"), p.has("first_reply_at"))
+		first := p1.duration(durationByName("first_resolution_minutes"), p.has("first_resolved_at"))
+		full := p2.duration(durationByName("resolution_minutes"), p.has("resolved_at"))
 		slaFR := ps.decided("fr", p)
 		slaRes := ps.decided("res", p)
-		pcs := m.part(ov + p.has("csat_at"))
-		resp := pcs.add("count(*) FILTER (csat_score IS NOT NULL)")
-		sat := pcs.add("count(*) FILTER (csat_score >= 4)")
-		// resolutions: distinct tickets with a resolution in range
-		pr := m.part(ov + "(" + p.has("first_resolved_at") + " OR NOT simple)")
+		resp := pcs.add(fmt.Sprintf("count(*) FILTER (csat_score IS NOT NULL AND %s)", p.has("csat_at")))
+		sat := pcs.add(fmt.Sprintf("count(*) FILTER (csat_score >= 4 AND %s)", p.has("csat_at")))
 		res := pr.add(fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)))
 		reo := pr.add(fmt.Sprintf("count(*) FILTER (reopens > 0 AND %s)", resolvedIn(p)))
 		one := pr.add(fmt.Sprintf("count(*) FILTER (agent_replies <= 1 AND %s)", resolvedIn(p)))
 		activeFR := is.active("fr", p, k)
 		activeRes := is.active("res", p, k)
 		bl := is.add(backlogAt(tsLit(p.to)))
-		at := func(parts [][]any, pt *part, i int) any { return parts[pt.n][i] }
-		readers = append(readers, func(parts [][]any, irow []any, f *Figures) {
-			f.TicketsCreated = asInt(at(parts, pc, created))
-			f.FirstResponseMinutes, f.FirstResolutionMinutes, f.ResolutionMinutes = frt(parts[pf.n]), first(parts[p1.n]), full(parts[p2.n])
-			f.SLA = SLA{FirstResponse: slaFR(parts[ps.n]), Resolution: slaRes(parts[ps.n])}
+		readers = append(readers, func(a, b [][]any, irow []any, f *Figures) {
+			f.TicketsCreated = asInt(a[pc.n][created])
+			f.FirstResponseMinutes, f.FirstResolutionMinutes, f.ResolutionMinutes = frt(a[pf.n]), first(a[p1.n]), full(b[p2.n])
+			f.SLA = SLA{FirstResponse: slaFR(b[ps.n]), Resolution: slaRes(b[ps.n])}
 			f.SLA.FirstResponse.Active, f.SLA.Resolution.Active = activeFR(irow), activeRes(irow)
-			f.CSAT.Responses, f.CSAT.Satisfied = asInt(at(parts, pcs, resp)), asInt(at(parts, pcs, sat))
+			f.CSAT.Responses, f.CSAT.Satisfied = asInt(b[pcs.n][resp]), asInt(b[pcs.n][sat])
 			f.CSAT.ScorePct = pct(f.CSAT.Satisfied, f.CSAT.Responses)
-			f.TicketsResolved = asInt(at(parts, pr, res))
-			f.ReopenRatePct = pct(asInt(at(parts, pr, reo)), f.TicketsResolved)
-			f.OneTouchPct = pct(asInt(at(parts, pr, one)), f.TicketsResolved)
+			f.TicketsResolved = asInt(b[pr.n][res])
+			f.ReopenRatePct = pct(asInt(b[pr.n][reo]), f.TicketsResolved)
+			f.OneTouchPct = pct(asInt(b[pr.n][one]), f.TicketsResolved)
 			f.CSAT.ResponseRatePct = pct(f.CSAT.Responses, f.TicketsResolved)
 			f.Backlog = asInt(irow[bl])
 		})
 	}
 	cte := `WITH ` + e.ticketsCTE(q, k)
-	var parts []string
-	for i := range periods {
-		parts = append(parts, ms[i].sql("t"))
-	}
 	// instant aggregates at the periods' ends (and k): only tickets open
 	// then count (see ticketSQL)
 	first := k
 	for _, p := range periods {
 		first = minTime(first, p.to)
 	}
-	parts = append(parts, ` SELECT `+is.sql()+` FROM t WHERE `+stillOpen(first))
+	// Over the stored table, what needs no SLA outcome reads it directly:
+	// a subquery of the CTE costs more to plan.
+	from := sources{t: "t"}
+	if e.source(k) == "metrics_tickets" {
+		from.direct, from.filter = "metrics_tickets", q.filterSQL()
+	}
+	parts := []string{ma.sqlFrom(from), mb.sqlFrom(from), ` SELECT ` + is.sql() + ` FROM ` + from.plain(stillOpen(first))}
+	widths := []int{ma.width(), mb.width(), len(is.exprs)}
 	rows := make([][]any, len(parts))
 	if strings.Contains(cte, " ASOF ") {
 		// one query, so that the replay is computed once
@@ -283,11 +293,7 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 			return nil, err
 		}
 		for i := range parts {
-			n := len(is.exprs)
-			if i < len(periods) {
-				n = ms[i].width()
-			}
-			rows[i], row = row[:n], row[n:]
+			rows[i], row = row[:widths[i]], row[widths[i]:]
 		}
 	} else {
 		queries := make([]string, len(parts))
@@ -302,8 +308,9 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 			rows[i] = all[i][0]
 		}
 	}
+	a, b := ma.split(rows[0]), mb.split(rows[1])
 	for i, r := range readers {
-		r(ms[i].split(rows[i]), rows[len(periods)], &out[i])
+		r(a, b, rows[2], &out[i])
 	}
 	return out, nil
 }
@@ -316,6 +323,33 @@ type part struct {
 	sel
 	n     int // position in multi
 	where string
+	sla   bool // reads the SLA outcome columns of the CTE
+}
+
+// sources are where a summary's subqueries read: the CTE t, or for those
+// without SLA outcomes the stored table with the query's filter (direct
+// is "" when t is a replay).
+type sources struct{ t, direct, filter string }
+
+// plain is the FROM and WHERE of a subquery that needs no SLA outcome.
+func (s sources) plain(where string) string {
+	if s.direct == "" {
+		return s.t + " WHERE " + where
+	}
+	return fmt.Sprintf("%s WHERE (%s) AND %s", s.direct, s.filter, where)
+}
+
+// sqlFrom is sql with each part reading from s.
+func (m *multi) sqlFrom(s sources) string {
+	var subs []string
+	for _, p := range m.parts {
+		from := s.t + " WHERE " + p.where
+		if !p.sla {
+			from = s.plain(p.where)
+		}
+		subs = append(subs, fmt.Sprintf("(SELECT %s FROM %s)", p.sql(), from))
+	}
+	return ` SELECT * FROM ` + strings.Join(subs, ", ")
 }
 
 func (m *multi) part(where string) *part {
