@@ -77,9 +77,12 @@ func newStaging(ctx context.Context, conn *sql.Conn) (*staging, error) {
 		s.batches = nil // no staging goroutine to wait for
 		return s, err
 	}
+	// The goroutine gets the channel now: finish sets s.batches to nil,
+	// maybe before the goroutine first runs.
+	batches := s.batches
 	go func() {
 		defer close(s.done)
-		for b := range s.batches {
+		for b := range batches {
 			if s.failed() == nil {
 				s.fail(s.stage(b.events, b.origins, b.reasons))
 			}

@@ -317,3 +317,15 @@ func TestCommandsGoOnWhileAnImportReads(t *testing.T) {
 		t.Fatalf("numbers: command %d, import %d", res.Ticket.Number, slow.Number)
 	}
 }
+
+// TestShortImportsFinish: imports that end at once (an empty input) must
+// not wait for a staging goroutine that has not started yet (it once took
+// the channel after finish had cleared it, and the import hung).
+func TestShortImportsFinish(t *testing.T) {
+	_, w := openImport(t)
+	for i := range 300 {
+		if _, err := importText(t, w, "empty.ndjson", "", ingest.ImportOptions{}); err != nil {
+			t.Fatalf("import %d: %v", i, err)
+		}
+	}
+}
