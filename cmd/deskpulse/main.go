@@ -20,6 +20,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/config"
 	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/portal"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -165,8 +166,17 @@ var demoCommand = &command{
 			return fmt.Errorf("demo: %w (demo data for this seed may already be loaded: try another --seed or a fresh --db)", err)
 		}
 		fmt.Printf("wrote %d tickets and %d events in %s\n", stats.Tickets, stats.Events, stats.Elapsed.Round(time.Millisecond))
-		return nil
+		return seedDemoKB(ctx, st, cfg)
 	},
+}
+
+// seedDemoKB adds the demo knowledge base and its reader events to a store
+// without articles (the demo history's self-service side).
+func seedDemoKB(ctx context.Context, st *store.Store, cfg *config.Config) error {
+	if err := portal.SeedDemo(ctx, portal.NewKB(st), time.Now(), cfg.Demo.Days, cfg.Demo.Seed); err != nil {
+		return fmt.Errorf("demo knowledge base: %w", err)
+	}
+	return nil
 }
 
 func demoOptions(cfg *config.Config) ingest.DemoOptions {

@@ -162,7 +162,7 @@ func (m *Main) seedDemo(ctx context.Context) error {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	slog.Info("demo data written", "tickets", stats.Tickets, "events", stats.Events, "seconds", stats.Elapsed.Seconds())
-	return nil
+	return seedDemoKB(ctx, m.Store, m.Config)
 }
 
 // setupAuth makes sure an administrator exists (printing a new token
