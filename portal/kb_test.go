@@ -131,3 +131,13 @@ func TestKBPagesSuggestionsAndStats(t *testing.T) {
 			views, fromForm, helpful, suggested, searches, noResults)
 	}
 }
+
+func TestExcerpt(t *testing.T) {
+	md := "## Help\nIf you forgot your password:\n\n1. Open the sign-in page and choose **Forgot password**.\n2. See [the guide](https://example.com/g) or `reset`.\n- Settings > Team_a\n> quoted"
+	if got, want := excerpt(md, 500), "Help If you forgot your password: 1. Open the sign-in page and choose Forgot password. 2. See the guide or reset. Settings > Team_a quoted"; got != want {
+		t.Fatalf("excerpt:\n%q\nwant\n%q", got, want)
+	}
+	if got := excerpt(md, 45); got != "Help If you forgot your password: 1. Open the…" {
+		t.Fatalf("cut: %q", got)
+	}
+}

@@ -115,3 +115,29 @@ func safeURL(u string) bool {
 	return strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "mailto:") ||
 		(strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") && !strings.HasPrefix(u, "/\\"))
 }
+
+var mdLink = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+
+// excerpt is the start of an article's Markdown as plain text, about n
+// runes cut at a word, for search results: line markers (headings,
+// quotes, bullets), emphasis, code ticks and link targets are dropped.
+func excerpt(markdown string, n int) string {
+	var words []string
+	for _, line := range strings.Split(mdLink.ReplaceAllString(markdown, "$1"), "\n") {
+		line = strings.TrimLeft(strings.TrimSpace(line), "#> ")
+		if strings.HasPrefix(line, "- ") || strings.HasPrefix(line, "* ") {
+			line = line[2:]
+		}
+		line = strings.NewReplacer("**", "", "`", "", "*", "").Replace(line)
+		words = append(words, strings.Fields(line)...)
+	}
+	text := []rune(strings.Join(words, " "))
+	if len(text) <= n {
+		return string(text)
+	}
+	cut := n
+	for cut > n/2 && text[cut] != ' ' {
+		cut--
+	}
+	return strings.TrimRight(string(text[:cut]), " .,;:") + "…"
+}

@@ -335,7 +335,8 @@ var pages = map[string]*template.Template{}
 
 func init() {
 	funcs := template.FuncMap{
-		"when": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"when":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"excerpt": excerpt,
 		"seq": func(a, b int) []int {
 			s := []int{}
 			for i := a; i <= b; i++ {
