@@ -524,10 +524,11 @@ func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) err
 		}
 		for sc.Scan() {
 			line++
-			raw := bytes.TrimSpace(sc.Bytes())
-			if line == 1 {
+			raw := sc.Bytes()
+			if line == 1 { // a byte order mark is the file's first bytes, not after spaces
 				raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 			}
+			raw = bytes.TrimSpace(raw)
 			if len(raw) == 0 {
 				continue
 			}
