@@ -80,11 +80,8 @@ type TicketKey struct {
 	ID string
 }
 
-// TicketPage is a contiguous slice of the export order of tickets: after
-// After (exclusive) up to Through (inclusive); nil leaves that end open.
-type TicketPage struct {
-	After, Through *TicketKey
-}
+// TicketPage is a slice of the tickets' export order.
+type TicketPage = Page[TicketKey]
 
 // AllTickets is the page of every ticket.
 var AllTickets = TicketPage{}
@@ -101,30 +98,54 @@ func (e *Engine) TicketPages(ctx context.Context, q Query, size int) ([]TicketPa
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.st.DB.QueryContext(ctx, fmt.Sprintf(`WITH %s SELECT created_at, ticket_id FROM (
-		SELECT created_at, ticket_id, row_number() OVER (ORDER BY created_at, ticket_id) AS rn, count(*) OVER () AS n
-		FROM t WHERE %s) WHERE rn %% %d = 0 OR rn = n ORDER BY rn`, e.ticketsCTE(&q, k), period{q.From, q.To}.has("created_at"), size))
+	pages, err := cutPages(ctx, e, pageBounds(`created_at, ticket_id`, "WITH "+e.ticketsCTE(&q, k), "t", period{q.From, q.To}.has("created_at"), size), nil,
+		func(rows *sql.Rows, key *TicketKey) error { return rows.Scan(&key.At, &key.ID) })
 	if err != nil {
 		return nil, fmt.Errorf("ticket pages: %w", err)
 	}
+	return pages, nil
+}
+
+// Page is a contiguous slice of an export order: the rows after After
+// (exclusive) up to Through (inclusive); nil leaves that end open.
+type Page[K any] struct {
+	After, Through *K
+}
+
+// pageBounds is the query of the sort keys (cols, the order) of every
+// size-th row of from (after cte, kept by where) and of its last: the
+// boundaries cost a sort of the keys, not of the rows.
+func pageBounds(cols, cte, from, where string, size int) string {
+	return fmt.Sprintf(`%s SELECT %[2]s FROM (
+		SELECT %[2]s, row_number() OVER (ORDER BY %[2]s) AS rn, count(*) OVER () AS n
+		FROM %[3]s WHERE %[4]s) WHERE rn %% %[5]d = 0 OR rn = n ORDER BY rn`, cte, cols, from, where, size)
+}
+
+// cutPages runs a pageBounds query and cuts the order at its keys; with
+// no rows there is one page of everything.
+func cutPages[K any](ctx context.Context, e *Engine, query string, args []any, scan func(*sql.Rows, *K) error) ([]Page[K], error) {
+	rows, err := e.st.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
 	var (
-		pages []TicketPage
-		after *TicketKey
+		pages []Page[K]
+		after *K
 	)
 	for rows.Next() {
-		key := &TicketKey{}
-		if err := rows.Scan(&key.At, &key.ID); err != nil {
-			return nil, fmt.Errorf("ticket pages: %w", err)
+		key := new(K)
+		if err := scan(rows, key); err != nil {
+			return nil, err
 		}
-		pages = append(pages, TicketPage{After: after, Through: key})
+		pages = append(pages, Page[K]{After: after, Through: key})
 		after = key
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ticket pages: %w", err)
+		return nil, err
 	}
 	if len(pages) == 0 {
-		return []TicketPage{AllTickets}, nil
+		return []Page[K]{{}}, nil
 	}
 	return pages, nil
 }
@@ -249,11 +270,8 @@ type EventKey struct {
 	Seq int64
 }
 
-// EventPage is a contiguous slice of the export order: the events after
-// After (exclusive) up to Through (inclusive); nil leaves that end open.
-type EventPage struct {
-	After, Through *EventKey
-}
+// EventPage is a slice of the events' export order.
+type EventPage = Page[EventKey]
 
 // AllEvents is the page of every event.
 var AllEvents = EventPage{}
@@ -278,50 +296,22 @@ func (e *Engine) eventsQuery(q *Query, k time.Time, page EventPage) (cte, where 
 
 // EventPages splits the events EventRows lists for q into pages of size
 // events (the last may have fewer), in order, so that pages can be
-// written independently
-// (the workbook writes each Events sheet in its own goroutine). It also
-// returns the number of events; with none there is one empty page.
-func (e *Engine) EventPages(ctx context.Context, q Query, size int) ([]EventPage, int64, error) {
+// written independently (the workbook writes each in its own goroutine).
+func (e *Engine) EventPages(ctx context.Context, q Query, size int) ([]EventPage, error) {
 	if size < 1 {
-		return nil, 0, fmt.Errorf("event pages: size %d < 1", size)
+		return nil, fmt.Errorf("event pages: size %d < 1", size)
 	}
 	k, err := e.prepare(ctx, &q)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	cte, where, args := e.eventsQuery(&q, k, AllEvents)
-	// Only the sort keys are ranked: the boundaries cost a sort of two
-	// columns, not of the rows.
-	rows, err := e.st.DB.QueryContext(ctx, fmt.Sprintf(`%s SELECT occurred_at, seq, n FROM (
-		SELECT ev.occurred_at, ev.seq, row_number() OVER (ORDER BY ev.occurred_at, ev.seq) AS rn, count(*) OVER () AS n
-		FROM events ev WHERE %s) WHERE rn %% %d = 0 OR rn = n ORDER BY rn`, cte, where, size), args...)
+	pages, err := cutPages(ctx, e, pageBounds(`occurred_at, seq`, cte, "events ev", where, size), args,
+		func(rows *sql.Rows, key *EventKey) error { return rows.Scan(&key.At, &key.Seq) })
 	if err != nil {
-		return nil, 0, fmt.Errorf("event pages: %w", err)
+		return nil, fmt.Errorf("event pages: %w", err)
 	}
-	defer rows.Close()
-	var (
-		pages []EventPage
-		after *EventKey
-		total int64
-	)
-	for rows.Next() {
-		key := &EventKey{}
-		if err := rows.Scan(&key.At, &key.Seq, &total); err != nil {
-			return nil, 0, fmt.Errorf("event pages: %w", err)
-		}
-		if after != nil && *after == *key {
-			continue // the last event closes a full page
-		}
-		pages = append(pages, EventPage{After: after, Through: key})
-		after = key
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("event pages: %w", err)
-	}
-	if len(pages) == 0 {
-		return []EventPage{AllEvents}, 0, nil
-	}
-	return pages, total, nil
+	return pages, nil
 }
 
 // EventRows calls fn for every event of page that occurred in q's range

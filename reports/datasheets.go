@@ -46,15 +46,15 @@ func (p *dataPart) rows() int64 {
 // open deflate stream (so more can follow it) into a temporary file,
 // keeping the CRC-32 and length of its XML for the zip entry.
 type chunk struct {
-	part  *dataPart
-	idx   int
 	first int // row number of its first row
 	want  int64
+	path  string // the temporary file, once opened
 	file  *os.File
 	z     *parallelDeflate
-	sum   *crcCounter
+	sum   crcCounter // of the XML written: the zip entry's CRC and size
 	buf   *bufio.Writer
 	rw    *rowWriter
+	cols  int
 	rows  int64
 }
 
@@ -72,30 +72,34 @@ func (c *crcCounter) Write(p []byte) (int, error) {
 }
 
 // newPart adds a part of n pages of size rows each (the last may have
-// fewer): its chunks' rows are numbered from 2, below the header.
+// fewer): its chunks' rows are numbered from 2, below the header. Parts
+// are added before the chunks are written, in one goroutine.
 func (b *builder) newPart(base string, n int, cols []column, freeze, pages, size int) *dataPart {
-	p := &dataPart{k: b.newToken(), base: base, n: n, cols: cols, freeze: freeze}
+	if b.parts == nil {
+		b.parts = map[int]*dataPart{}
+	}
+	p := &dataPart{k: len(b.parts) + 1, base: base, n: n, cols: cols, freeze: freeze}
+	b.parts[p.k] = p
 	for i := range pages {
-		p.chunks = append(p.chunks, &chunk{part: p, idx: i, first: 2 + i*size, want: int64(size)})
+		p.chunks = append(p.chunks, &chunk{first: 2 + i*size, want: int64(size), cols: len(cols)})
 	}
 	return p
 }
 
 // open starts the chunk's file.
-func (c *chunk) open(b *builder) error {
+func (c *chunk) open() error {
 	f, err := os.CreateTemp("", "deskpulse-rows-*")
 	if err != nil {
 		return err
 	}
-	b.rowFiles.add(c.part.k, c.idx, f.Name())
 	// Deflated as written, on every CPU: the zip step copies the chunks as
 	// they are, and the temporary files are an eighth of the XML.
-	c.file = f
+	c.file, c.path = f, f.Name()
 	c.z = newParallelDeflate(f, flate.BestSpeed)
 	c.z.open = true
-	c.sum = &crcCounter{w: c.z}
-	c.buf = bufio.NewWriterSize(c.sum, 1<<20)
-	c.rw = newRowWriter(c.buf, len(c.part.cols), c.first)
+	c.sum.w = c.z
+	c.buf = bufio.NewWriterSize(&c.sum, 1<<20)
+	c.rw = newRowWriter(c.buf, c.cols, c.first)
 	return nil
 }
 
@@ -106,7 +110,7 @@ func (c *chunk) row() *rowWriter {
 	return c.rw
 }
 
-func (c *chunk) close(b *builder) error {
+func (c *chunk) close() error {
 	err := c.buf.Flush()
 	if zerr := c.z.Close(); err == nil {
 		err = zerr
@@ -114,11 +118,10 @@ func (c *chunk) close(b *builder) error {
 	if cerr := c.file.Close(); err == nil {
 		err = cerr
 	}
-	b.rowFiles.setSum(c.part.k, c.idx, c.sum.crc, c.sum.n)
 	return err
 }
 
-// full says that a chunk that other chunks follow has exactly its page's
+// check says that a chunk that other chunks follow has exactly its page's
 // rows, so that their row numbers meet; events that arrive during the
 // export inside an earlier page (an import of history) would break that.
 func (p *dataPart) check() error {
@@ -130,11 +133,15 @@ func (p *dataPart) check() error {
 	return nil
 }
 
-func (b *builder) newToken() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.tokens++
-	return b.tokens
+// removeRows deletes the parts' temporary files.
+func (b *builder) removeRows() {
+	for _, p := range b.parts {
+		for _, c := range p.chunks {
+			if c.path != "" {
+				os.Remove(c.path)
+			}
+		}
+	}
 }
 
 // placeholderSheet adds part p as an excelize stream sheet: frozen
@@ -187,7 +194,7 @@ func (b *builder) placeholderSheet(p *dataPart) error {
 // ticketPage writes a page of the Tickets sheet's rows: tickets created
 // in range, oldest first.
 func (b *builder) ticketPage(ctx context.Context, eng *metrics.Engine, c *chunk, page metrics.TicketPage) error {
-	if err := c.open(b); err != nil {
+	if err := c.open(); err != nil {
 		return err
 	}
 	err := eng.TicketRowsPage(ctx, b.q, page, func(r *metrics.TicketRow) error {
@@ -225,7 +232,7 @@ func (b *builder) ticketPage(ctx context.Context, eng *metrics.Engine, c *chunk,
 		rw.end()
 		return nil
 	})
-	if cerr := c.close(b); err == nil {
+	if cerr := c.close(); err == nil {
 		err = cerr
 	}
 	return err
@@ -251,7 +258,7 @@ func queriesPerSheet(n int) int {
 
 // eventPage writes a page of the period's events.
 func (b *builder) eventPage(ctx context.Context, eng *metrics.Engine, c *chunk, page metrics.EventPage) error {
-	if err := c.open(b); err != nil {
+	if err := c.open(); err != nil {
 		return err
 	}
 	err := eng.EventRows(ctx, b.q, page, func(r *metrics.EventRow) error {
@@ -280,7 +287,7 @@ func (b *builder) eventPage(ctx context.Context, eng *metrics.Engine, c *chunk, 
 		rw.end()
 		return nil
 	})
-	if cerr := c.close(b); err == nil {
+	if cerr := c.close(); err == nil {
 		err = cerr
 	}
 	return err

@@ -24,7 +24,7 @@ func TestRowWriterRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.f.Close()
-	defer b.rowFiles.remove()
+	defer b.removeRows()
 	long := strings.Repeat("é", 40000)
 	cases := [][2]string{ // written, read back
 		{"plain", "plain"},
@@ -41,7 +41,7 @@ func TestRowWriterRoundTrip(t *testing.T) {
 	}
 	part := b.newPart("Data", 1, []column{{"Text", 10}, {"Number", 10}, {"Flag", 5}, {"Empty", 5}}, 0, 1, len(cases))
 	c := part.chunks[0]
-	if err := c.open(b); err != nil {
+	if err := c.open(); err != nil {
 		t.Fatal(err)
 	}
 	for i, tc := range cases {
@@ -52,14 +52,14 @@ func TestRowWriterRoundTrip(t *testing.T) {
 		rw.str("", 0)
 		rw.end()
 	}
-	if err := c.close(b); err != nil {
+	if err := c.close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.placeholderSheet(part); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	spliceZip(b.f, &buf, &b.rowFiles)
+	spliceZip(b.f, &buf, b.parts)
 	if err := b.f.Write(&buf); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/xuri/excelize/v2"
@@ -28,69 +27,18 @@ import (
 // rowsToken marks the placeholder row of data sheet part k.
 func rowsToken(k int) string { return fmt.Sprintf("deskpulse-rows-%d-9f1c", k) }
 
-// rowFiles are the temporary files of data rows: per part (its token),
-// its chunks in order, each an open deflate stream of rows' XML with that
-// XML's CRC-32 and length.
-type rowFiles struct {
-	mu    sync.Mutex
-	files map[int][]*rowFile
-}
-
-type rowFile struct {
-	path string
-	crc  uint32
-	size int64
-}
-
-func (r *rowFiles) add(k, idx int, path string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.files == nil {
-		r.files = map[int][]*rowFile{}
-	}
-	for len(r.files[k]) <= idx {
-		r.files[k] = append(r.files[k], nil)
-	}
-	r.files[k][idx] = &rowFile{path: path}
-}
-
-func (r *rowFiles) setSum(k, idx int, crc uint32, size int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.files[k][idx].crc, r.files[k][idx].size = crc, size
-}
-
-func (r *rowFiles) get(k int) []*rowFile {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.files[k]
-}
-
-func (r *rowFiles) remove() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, chunks := range r.files {
-		for _, f := range chunks {
-			if f != nil {
-				os.Remove(f.path)
-			}
-		}
-	}
-	r.files = nil
-}
-
 // spliceZip makes f write its zip straight to dest (excelize otherwise
 // builds the whole file in a bytes.Buffer and copies it out at the end),
-// with the data rows of rows spliced into their sheets. Entries are
+// with the data rows of parts spliced into their sheets. Entries are
 // deflated by parallelDeflate at best speed: about three times faster
 // than the default level for a file 10-15% larger.
-func spliceZip(f *excelize.File, dest io.Writer, rows *rowFiles) {
+func spliceZip(f *excelize.File, dest io.Writer, parts map[int]*dataPart) {
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
 		zw := zip.NewWriter(dest)
 		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
 			return newParallelDeflate(out, flate.BestSpeed), nil
 		})
-		return &splicer{zw: zw, rows: rows}
+		return &splicer{zw: zw, parts: parts}
 	})
 }
 
@@ -98,11 +46,10 @@ func spliceZip(f *excelize.File, dest io.Writer, rows *rowFiles) {
 // complete (without their data rows they are small) and then written with
 // the rows of their placeholder; other entries pass through.
 type splicer struct {
-	zw      *zip.Writer
-	rows    *rowFiles
-	name    string        // the held worksheet
-	held    *bytes.Buffer // its XML
-	heldErr error
+	zw    *zip.Writer
+	parts map[int]*dataPart // by rowsToken
+	name  string            // the held worksheet
+	held  *bytes.Buffer     // its XML
 }
 
 func (s *splicer) Create(name string) (io.Writer, error) {
@@ -143,22 +90,23 @@ func (s *splicer) flush() error {
 		}
 		return err
 	}
-	chunks := s.rows.get(k)
-	if len(chunks) == 0 {
+	part := s.parts[k]
+	if part == nil {
 		return fmt.Errorf("workbook: no rows for part %d of %s", k, name)
 	}
+	chunks := part.chunks
 	head, tail := xml[:start], xml[end:]
 	headZ, tailZ := deflateBytes(head, false), deflateBytes(tail, true)
 	crc, size, zsize := crc32.ChecksumIEEE(head), int64(len(head)), int64(len(headZ))
 	for _, c := range chunks {
-		if c == nil {
-			return fmt.Errorf("workbook: a chunk of part %d of %s is missing", k, name)
+		if c.path == "" {
+			return fmt.Errorf("workbook: a chunk of part %d of %s was not written", k, name)
 		}
 		st, err := os.Stat(c.path)
 		if err != nil {
 			return err
 		}
-		crc, size, zsize = crc32Combine(crc, c.crc, c.size), size+c.size, zsize+st.Size()
+		crc, size, zsize = crc32Combine(crc, c.sum.crc, c.sum.n), size+c.sum.n, zsize+st.Size()
 	}
 	crc = crc32Combine(crc, crc32.ChecksumIEEE(tail), int64(len(tail)))
 	out, err := s.zw.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Deflate, CRC32: crc,

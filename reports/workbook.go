@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -59,7 +58,7 @@ func WriteWorkbook(ctx context.Context, eng *metrics.Engine, q metrics.Query, w 
 		return nil, err
 	}
 	defer b.f.Close()
-	defer b.rowFiles.remove()
+	defer b.removeRows()
 	b.info.Phases = append(b.info.Phases, Phase{"summary", time.Since(began)})
 	if err := b.sheets(ctx, eng); err != nil {
 		return nil, err
@@ -70,7 +69,7 @@ func WriteWorkbook(ctx context.Context, eng *metrics.Engine, q metrics.Query, w 
 	}
 	b.info.Phases = append(b.info.Phases, Phase{"summary sheet", time.Since(start)})
 	b.f.SetActiveSheet(0)
-	spliceZip(b.f, w, &b.rowFiles)
+	spliceZip(b.f, w, b.parts)
 	start = time.Now()
 	if err := b.f.Write(w); err != nil {
 		return nil, fmt.Errorf("write workbook: %w", err)
@@ -86,11 +85,10 @@ type styles struct {
 	chgCount, chgMin, chgPts, chgPct                       int
 }
 
+// builder writes one workbook. Only the data rows of Tickets and Events
+// are written concurrently (chunks, each its own); the workbook itself is
+// built from one goroutine.
 type builder struct {
-	// mu guards f's workbook parts (sheets, tables, stream registry) and
-	// info while data sheets stream in parallel; each StreamWriter's rows
-	// are its own.
-	mu        sync.Mutex
 	f         *excelize.File
 	q         metrics.Query
 	loc       *time.Location
@@ -98,8 +96,7 @@ type builder struct {
 	info      *Info
 	dailyRows int
 	slaRows   int
-	tokens    int      // rowsToken numbers handed out
-	rowFiles  rowFiles // data rows of Tickets and Events, by token
+	parts     map[int]*dataPart // Tickets and Events sheets, by rowsToken
 }
 
 func newBuilder(q metrics.Query, sum *metrics.Summary) (*builder, error) {
@@ -267,8 +264,6 @@ func (s *sheet) open() error {
 	if s.part > 1 {
 		s.name = fmt.Sprintf("%s (%d)", s.base, s.part)
 	}
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
 	if _, err := s.b.f.NewSheet(s.name); err != nil {
 		return err
 	}
@@ -325,8 +320,6 @@ func (s *sheet) close() error {
 	if s.part > 1 {
 		name += "_" + strconv.Itoa(s.part)
 	}
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
 	if err := s.sw.AddTable(&excelize.Table{Range: "A1:" + cellName(len(s.cols), last), Name: name, StyleName: "TableStyleLight9"}); err != nil {
 		return fmt.Errorf("table on %s: %w", s.name, err)
 	}
@@ -483,7 +476,7 @@ func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	sheetRows := MaxSheetRows - 1
 	perSheet := queriesPerSheet(sheetRows)
 	size := sheetRows / perSheet
-	eventPages, _, err := eng.EventPages(ctx, b.q, size)
+	eventPages, err := eng.EventPages(ctx, b.q, size)
 	if err != nil {
 		return err
 	}
