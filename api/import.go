@@ -85,12 +85,7 @@ func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		defer func() {
-			for _, in := range inputs {
-				in.R.(*os.File).Close()
-				os.Remove(in.Path)
-			}
-		}()
+		defer removeSpooled(inputs)
 	}
 	sum, err := s.writer.Import(r.Context(), inputs, opts)
 	var ie *ingest.ImportError
@@ -135,10 +130,7 @@ func validProfile(name string) bool {
 func multipartInputs(r *http.Request, opts *ingest.ImportOptions) (inputs []ingest.Input, err error) {
 	defer func() {
 		if err != nil {
-			for _, in := range inputs {
-				in.R.(*os.File).Close()
-				os.Remove(in.Path)
-			}
+			removeSpooled(inputs)
 			inputs = nil
 		}
 	}()
@@ -197,6 +189,14 @@ func multipartInputs(r *http.Request, opts *ingest.ImportOptions) (inputs []inge
 		return nil, badRequest("file", "the multipart body needs at least one part named file (after the mapping part, if any)")
 	}
 	return inputs, nil
+}
+
+// removeSpooled closes and deletes the temporary files of multipartInputs.
+func removeSpooled(inputs []ingest.Input) {
+	for _, in := range inputs {
+		in.R.(*os.File).Close()
+		os.Remove(in.Path)
+	}
 }
 
 func writeTooLarge(w http.ResponseWriter, r *http.Request) {
