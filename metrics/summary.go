@@ -283,7 +283,7 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 	if e.source(k) == "metrics_tickets" {
 		from.direct, from.filter = "metrics_tickets", q.filterSQL()
 	}
-	parts := []string{ma.sqlFrom(from), mb.sqlFrom(from), ` SELECT ` + is.sql() + ` FROM ` + from.plain(stillOpen(first))}
+	parts := []string{ma.sql(from), mb.sql(from), ` SELECT ` + is.sql() + ` FROM ` + from.plain(stillOpen(first))}
 	widths := []int{ma.width(), mb.width(), len(is.exprs)}
 	rows := make([][]any, len(parts))
 	if strings.Contains(cte, " ASOF ") {
@@ -339,8 +339,8 @@ func (s sources) plain(where string) string {
 	return fmt.Sprintf("%s WHERE (%s) AND %s", s.direct, s.filter, where)
 }
 
-// sqlFrom is sql with each part reading from s.
-func (m *multi) sqlFrom(s sources) string {
+// sql is m as one query, each part reading from s.
+func (m *multi) sql(s sources) string {
 	var subs []string
 	for _, p := range m.parts {
 		from := s.t + " WHERE " + p.where
@@ -358,14 +358,6 @@ func (m *multi) part(where string) *part {
 	return p
 }
 
-func (m *multi) sql(from string) string {
-	var subs []string
-	for _, p := range m.parts {
-		subs = append(subs, fmt.Sprintf("(SELECT %s FROM %s WHERE %s)", p.sql(), from, p.where))
-	}
-	return ` SELECT * FROM ` + strings.Join(subs, ", ")
-}
-
 func (m *multi) width() int {
 	n := 0
 	for _, p := range m.parts {
@@ -376,11 +368,11 @@ func (m *multi) width() int {
 
 // rows runs m over t (defined by cte) and returns the rows of its parts:
 // each part as its own query, all at the same time, or over a replay as one
-// query, so that the replay is computed once. (The summary runs each
-// period's parts as one query instead: measured faster there.)
+// query, so that the replay is computed once. (The summary runs its
+// parts as two queries instead: measured faster there.)
 func (m *multi) rows(ctx context.Context, e *Engine, cte string) ([][]any, error) {
 	if strings.Contains(cte, " ASOF ") {
-		row, err := e.row(ctx, cte+m.sql("t"))
+		row, err := e.row(ctx, cte+m.sql(sources{t: "t"}))
 		if err != nil {
 			return nil, err
 		}
