@@ -163,13 +163,11 @@ func (e *Engine) TicketRowsPage(ctx context.Context, q Query, page TicketPage, f
 	var args []any
 	if a := page.After; a != nil {
 		from = a.At
-		where += " AND (t.created_at > ? OR (t.created_at = ? AND t.ticket_id > ?))"
-		args = append(args, a.At, a.At, a.ID)
+		where, args = keyBound(where, args, "t.created_at", "t.ticket_id", true, a.At, a.ID)
 	}
 	if t := page.Through; t != nil {
 		to = t.At
-		where += " AND (t.created_at < ? OR (t.created_at = ? AND t.ticket_id <= ?))"
-		args = append(args, t.At, t.At, t.ID)
+		where, args = keyBound(where, args, "t.created_at", "t.ticket_id", false, t.At, t.ID)
 	}
 	args = append([]any{from, to}, args...)
 	query := fmt.Sprintf(`WITH %s
@@ -284,14 +282,23 @@ func (e *Engine) eventsQuery(q *Query, k time.Time, page EventPage) (cte, where 
 	}
 	where = period{q.From, q.To}.has("ev.occurred_at") + " AND " + eventsIn(q, k, "ev.")
 	if a := page.After; a != nil {
-		where += " AND (ev.occurred_at > ? OR (ev.occurred_at = ? AND ev.seq > ?))"
-		args = append(args, a.At, a.At, a.Seq)
+		where, args = keyBound(where, args, "ev.occurred_at", "ev.seq", true, a.At, a.Seq)
 	}
 	if t := page.Through; t != nil {
-		where += " AND (ev.occurred_at < ? OR (ev.occurred_at = ? AND ev.seq <= ?))"
-		args = append(args, t.At, t.At, t.Seq)
+		where, args = keyBound(where, args, "ev.occurred_at", "ev.seq", false, t.At, t.Seq)
 	}
 	return cte, where, args
+}
+
+// keyBound adds to where (and its args) that the sort key (atCol, tieCol)
+// comes after (at, tie), exclusive, or up to it, inclusive.
+func keyBound(where string, args []any, atCol, tieCol string, after bool, at time.Time, tie any) (string, []any) {
+	cmp, tieCmp := "<", "<="
+	if after {
+		cmp, tieCmp = ">", ">"
+	}
+	where += fmt.Sprintf(" AND (%[1]s %[3]s ? OR (%[1]s = ? AND %[2]s %[4]s ?))", atCol, tieCol, cmp, tieCmp)
+	return where, append(args, at, at, tie)
 }
 
 // EventPages splits the events EventRows lists for q into pages of size
