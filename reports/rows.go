@@ -120,7 +120,7 @@ func cellText(s string) string {
 	if len(s) > excelize.TotalCellChars {
 		units := 0
 		for i, r := range s {
-			units += len(utf16.Encode([]rune{r}))
+			units += utf16.RuneLen(r)
 			if units > excelize.TotalCellChars {
 				s = s[:i]
 				break
