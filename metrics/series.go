@@ -378,7 +378,7 @@ func (e *Engine) heatmap(ctx context.Context, q *Query, k time.Time) (*Heatmap, 
 
 func (e *Engine) durationSeries(ctx context.Context, q *Query, k time.Time, d durationDef) (*DurationSeries, error) {
 	var s sel
-	read := s.duration(d, "true")
+	read := s.duration(d, "")
 	rows, err := e.perBucket(ctx, q, k, "t", d.end, "true", &s)
 	if err != nil {
 		return nil, err
@@ -405,11 +405,11 @@ func (e *Engine) durations(ctx context.Context, q *Query, k time.Time) (*Duratio
 	var reads []func([][]any) Duration
 	for _, d := range durationDefs {
 		pt := partOf(d.end)
-		read := pt.duration(d, "true")
+		read := pt.duration(d, "")
 		reads = append(reads, func(rows [][]any) Duration { return read(rows[pt.n]) })
 	}
 	pr := partOf("resolved_at")
-	replies := pr.stats("agent_replies", "true")
+	replies := pr.stats("agent_replies", "")
 	rows, err := m.rows(ctx, e, `WITH `+e.ticketsCTE(q, k))
 	if err != nil {
 		return nil, err

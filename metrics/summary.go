@@ -57,10 +57,16 @@ type sel struct{ exprs []string }
 func (s *sel) add(expr string) int { s.exprs = append(s.exprs, expr); return len(s.exprs) - 1 }
 func (s *sel) sql() string         { return strings.Join(s.exprs, ",\n\t") }
 
+// stats aggregates col over the rows where cond holds ("": every row of
+// the query; a FILTER clause costs, twice as much for the quantiles).
 func (s *sel) stats(col, cond string) func(row []any) Stats {
-	c := s.add(fmt.Sprintf("count(%s) FILTER (%s)", col, cond))
-	m := s.add(fmt.Sprintf("avg(%s) FILTER (%s)", col, cond))
-	q := s.add(fmt.Sprintf("quantile_cont(%s, [0.5, 0.9]) FILTER (%s)", col, cond))
+	filter := ""
+	if cond != "" {
+		filter = " FILTER (" + cond + ")"
+	}
+	c := s.add(fmt.Sprintf("count(%s)%s", col, filter))
+	m := s.add(fmt.Sprintf("avg(%s)%s", col, filter))
+	q := s.add(fmt.Sprintf("quantile_cont(%s, [0.5, 0.9])%s", col, filter))
 	return func(row []any) Stats {
 		st := Stats{Count: asInt(row[c]), Mean: round2(asFloat(row[m]))}
 		p50, p90 := asQuantiles(row[q])
@@ -207,128 +213,153 @@ func (e *Engine) Summary(ctx context.Context, q Query) (*Summary, error) {
 	}, nil
 }
 
-// figures computes Figures for each period. The range aggregates are
+// figures computes Figures for each of periods, which are adjacent and
+// latest first (a range and the one before it). The range aggregates are
 // grouped by the instant they count (created, first reply, resolutions,
-// SLA decisions, ratings): each group is one subquery whose WHERE, pushed
-// into the scan, keeps only the tickets with that instant in one of the
-// periods, and whose aggregates FILTER each period from those. Planning
-// costs per subquery (a 10k-ticket summary spent half its time there), so
-// the periods share them. The groups are split over two queries, run at
-// the same time as a third one of the instant aggregates (backlog, active
-// SLA targets at the ends), which reads only the tickets still open then.
+// SLA decisions, ratings): each group is one part whose WHERE, pushed into
+// the scan, keeps only the tickets with that instant in the periods. A
+// part of durations groups its rows by period (GROUP BY is half the cost
+// of a FILTER per period on every aggregate); the others count with
+// FILTERs. Planning costs per part, so the periods share them. The parts
+// make three queries of about equal cost run at the same time; the
+// instant aggregates (backlog, active SLA targets at the ends) read only
+// the tickets still open then.
 func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []period) ([]Figures, error) {
 	out := make([]Figures, len(periods))
-	lo, hi := cover(periods)
-	ov := overlaps(period{lo, hi}) + " AND "
-	anyIn := func(col string) string {
-		var or []string
-		for _, p := range periods {
-			or = append(or, p.has(col))
+	lo, hi := periods[len(periods)-1].from, periods[0].to
+	for i := 1; i < len(periods); i++ {
+		if !periods[i].to.Equal(periods[i-1].from) {
+			return nil, fmt.Errorf("metrics: summary periods must be adjacent, latest first")
 		}
-		return "(" + strings.Join(or, " OR ") + ")"
 	}
-	var ma, mb multi
-	pc := ma.part(ov + anyIn("created_at"))
-	pf := ma.part(ov + anyIn("first_reply_at"))
-	p1 := ma.part(ov + anyIn("first_resolved_at"))
-	p2 := mb.part(ov + anyIn("resolved_at"))
-	// fr_d (res_d) in p implies fr_dec_at (res_dec_at) in p
-	ps := mb.part(ov + "(" + anyIn("fr_dec_at") + " OR " + anyIn("res_dec_at") + ")")
-	ps.sla = true
-	pcs := mb.part(ov + anyIn("csat_at"))
-	// resolutions: distinct tickets with a resolution in range
-	pr := mb.part(ov + "(" + anyIn("first_resolved_at") + " OR NOT simple)")
-	var is sel
-	type reader func(a, b [][]any, irow []any, f *Figures)
-	var readers []reader
-	for _, p := range periods {
-		created := pc.add(fmt.Sprintf("count(*) FILTER (%s)", p.has("created_at")))
-		frt := pf.duration(durationByName("first_response_minutes"), p.has("first_reply_at"))
-		first := p1.duration(durationByName("first_resolution_minutes"), p.has("first_resolved_at"))
-		full := p2.duration(durationByName("resolution_minutes"), p.has("resolved_at"))
-		slaFR := ps.decided("fr", p)
-		slaRes := ps.decided("res", p)
-		resp := pcs.add(fmt.Sprintf("count(*) FILTER (csat_score IS NOT NULL AND %s)", p.has("csat_at")))
-		sat := pcs.add(fmt.Sprintf("count(*) FILTER (csat_score >= 4 AND %s)", p.has("csat_at")))
-		res := pr.add(fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)))
-		reo := pr.add(fmt.Sprintf("count(*) FILTER (reopens > 0 AND %s)", resolvedIn(p)))
-		one := pr.add(fmt.Sprintf("count(*) FILTER (agent_replies <= 1 AND %s)", resolvedIn(p)))
-		activeFR := is.active("fr", p, k)
-		activeRes := is.active("res", p, k)
-		bl := is.add(backlogAt(tsLit(p.to)))
-		readers = append(readers, func(a, b [][]any, irow []any, f *Figures) {
-			f.TicketsCreated = asInt(a[pc.n][created])
-			f.FirstResponseMinutes, f.FirstResolutionMinutes, f.ResolutionMinutes = frt(a[pf.n]), first(a[p1.n]), full(b[p2.n])
-			f.SLA = SLA{FirstResponse: slaFR(b[ps.n]), Resolution: slaRes(b[ps.n])}
-			f.SLA.FirstResponse.Active, f.SLA.Resolution.Active = activeFR(irow), activeRes(irow)
-			f.CSAT.Responses, f.CSAT.Satisfied = asInt(b[pcs.n][resp]), asInt(b[pcs.n][sat])
-			f.CSAT.ScorePct = pct(f.CSAT.Satisfied, f.CSAT.Responses)
-			f.TicketsResolved = asInt(b[pr.n][res])
-			f.ReopenRatePct = pct(asInt(b[pr.n][reo]), f.TicketsResolved)
-			f.OneTouchPct = pct(asInt(b[pr.n][one]), f.TicketsResolved)
-			f.CSAT.ResponseRatePct = pct(f.CSAT.Responses, f.TicketsResolved)
-			f.Backlog = asInt(irow[bl])
-		})
+	ov := overlaps(period{lo, hi}) + " AND "
+	cover := period{lo, hi}
+	anyIn := func(col string) string { return cover.has(col) }
+	// periodOf is the index of the period that holds the instant col (in
+	// cover).
+	periodOf := func(col string) string {
+		var b strings.Builder
+		b.WriteString("CASE")
+		for i, p := range periods[:len(periods)-1] {
+			fmt.Fprintf(&b, " WHEN %s >= %s THEN %d", col, tsLit(p.from), i)
+		}
+		fmt.Fprintf(&b, " ELSE %d END", len(periods)-1)
+		return b.String()
 	}
-	cte := `WITH ` + e.ticketsCTE(q, k)
+	// the parts make three queries of about equal cost
+	var m multi
+	queries := make([][]*part, 3)
+	add := func(query int, where string) *part {
+		p := m.part(where)
+		queries[query] = append(queries[query], p)
+		return p
+	}
+	byPeriod := func(query int, col string) *part {
+		p := add(query, ov+anyIn(col))
+		p.key = periodOf(col)
+		return p
+	}
 	// instant aggregates at the periods' ends (and k): only tickets open
 	// then count (see ticketSQL)
 	first := k
 	for _, p := range periods {
 		first = minTime(first, p.to)
 	}
+	pc := byPeriod(0, "created_at")
+	pf := byPeriod(0, "first_reply_at")
+	p1 := byPeriod(0, "first_resolved_at")
+	p2 := byPeriod(1, "resolved_at")
+	pcs := byPeriod(1, "csat_at")
+	// fr_d (res_d) in p implies fr_dec_at (res_dec_at) in p
+	ps := add(1, ov+"("+anyIn("fr_dec_at")+" OR "+anyIn("res_dec_at")+")")
+	ps.sla = true
+	is := add(2, stillOpen(first))
+	// resolutions: distinct tickets with a resolution in range
+	pr := add(2, ov+"("+anyIn("first_resolved_at")+" OR NOT simple)")
+
+	created := pc.add("count(*)")
+	frt := pf.duration(durationByName("first_response_minutes"), "")
+	firstRes := p1.duration(durationByName("first_resolution_minutes"), "")
+	fullRes := p2.duration(durationByName("resolution_minutes"), "")
+	resp := pcs.add("count(*) FILTER (csat_score IS NOT NULL)")
+	sat := pcs.add("count(*) FILTER (csat_score >= 4)")
+	type reader func(r [][][]any, f *Figures)
+	var readers []reader
+	for i, p := range periods {
+		slaFR := ps.decided("fr", p)
+		slaRes := ps.decided("res", p)
+		res := pr.add(fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)))
+		reo := pr.add(fmt.Sprintf("count(*) FILTER (reopens > 0 AND %s)", resolvedIn(p)))
+		one := pr.add(fmt.Sprintf("count(*) FILTER (agent_replies <= 1 AND %s)", resolvedIn(p)))
+		activeFR := is.active("fr", p, k)
+		activeRes := is.active("res", p, k)
+		bl := is.add(backlogAt(tsLit(p.to)))
+		readers = append(readers, func(r [][][]any, f *Figures) {
+			f.TicketsCreated = asInt(r[pc.n][i][created])
+			f.FirstResponseMinutes, f.FirstResolutionMinutes = frt(r[pf.n][i]), firstRes(r[p1.n][i])
+			f.ResolutionMinutes = fullRes(r[p2.n][i])
+			f.SLA = SLA{FirstResponse: slaFR(r[ps.n][0]), Resolution: slaRes(r[ps.n][0])}
+			f.SLA.FirstResponse.Active, f.SLA.Resolution.Active = activeFR(r[is.n][0]), activeRes(r[is.n][0])
+			f.CSAT.Responses, f.CSAT.Satisfied = asInt(r[pcs.n][i][resp]), asInt(r[pcs.n][i][sat])
+			f.CSAT.ScorePct = pct(f.CSAT.Satisfied, f.CSAT.Responses)
+			f.TicketsResolved = asInt(r[pr.n][0][res])
+			f.ReopenRatePct = pct(asInt(r[pr.n][0][reo]), f.TicketsResolved)
+			f.OneTouchPct = pct(asInt(r[pr.n][0][one]), f.TicketsResolved)
+			f.CSAT.ResponseRatePct = pct(f.CSAT.Responses, f.TicketsResolved)
+			f.Backlog = asInt(r[is.n][0][bl])
+		})
+	}
+	cte := `WITH ` + e.ticketsCTE(q, k)
 	// Over the stored table, what needs no SLA outcome reads it directly:
 	// a subquery of the CTE costs more to plan.
 	from := sources{t: "t"}
 	if e.source(k) == "metrics_tickets" {
 		from.direct, from.filter = "metrics_tickets", q.filterSQL()
 	}
-	parts := []string{ma.sql(from), mb.sql(from), ` SELECT ` + is.sql() + ` FROM ` + from.plain(stillOpen(first))}
-	widths := []int{ma.width(), mb.width(), len(is.exprs)}
-	rows := make([][]any, len(parts))
+	res := m.results(len(periods))
 	if strings.Contains(cte, " ASOF ") {
 		// one query, so that the replay is computed once
-		row, err := e.row(ctx, cte+` SELECT * FROM (`+strings.Join(parts, `), (`)+`)`)
-		if err != nil {
+		if err := m.run(ctx, e, cte+m.sql(from), res); err != nil {
 			return nil, err
-		}
-		for i := range parts {
-			rows[i], row = row[:widths[i]], row[widths[i]:]
 		}
 	} else {
-		queries := make([]string, len(parts))
-		for i, part := range parts {
-			queries[i] = cte + part
+		var wg sync.WaitGroup
+		errs := make([]error, len(queries))
+		for i, parts := range queries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = m.run(ctx, e, cte+m.sql(from, parts...), res)
+			}()
 		}
-		all, err := e.parallel(ctx, queries...)
-		if err != nil {
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}
-		for i := range all {
-			rows[i] = all[i][0]
-		}
 	}
-	a, b := ma.split(rows[0]), mb.split(rows[1])
-	for i, r := range readers {
-		r(a, b, rows[2], &out[i])
+	for i, read := range readers {
+		read(res, &out[i])
 	}
 	return out, nil
 }
 
-// multi is a one-row query made of several one-row aggregate subqueries,
-// each over the rows its own condition keeps.
+// multi is a query made of several aggregate parts, each over the rows its
+// own condition keeps, one after another (UNION ALL BY NAME: a part's
+// columns are its own, NULL in the other parts' rows). Each row says its
+// part and period.
 type multi struct{ parts []*part }
 
 type part struct {
 	sel
 	n     int // position in multi
 	where string
-	sla   bool // reads the SLA outcome columns of the CTE
+	sla   bool   // reads the SLA outcome columns of the CTE
+	key   string // the period of a row, to GROUP BY; "" for one row of aggregates
 }
 
-// sources are where a summary's subqueries read: the CTE t, or for those
-// without SLA outcomes the stored table with the query's filter (direct
-// is "" when t is a replay).
+// sources are where a multi's parts read: the CTE t, or for those without
+// SLA outcomes the stored table with the query's filter (direct is "" when
+// t is a replay).
 type sources struct{ t, direct, filter string }
 
 // plain is the FROM and WHERE of a subquery that needs no SLA outcome.
@@ -339,17 +370,28 @@ func (s sources) plain(where string) string {
 	return fmt.Sprintf("%s WHERE (%s) AND %s", s.direct, s.filter, where)
 }
 
-// sql is m as one query, each part reading from s.
-func (m *multi) sql(s sources) string {
+// sql is the given parts of m (all when none) as one query, reading from s.
+func (m *multi) sql(s sources, parts ...*part) string {
+	if len(parts) == 0 {
+		parts = m.parts
+	}
 	var subs []string
-	for _, p := range m.parts {
+	for _, p := range parts {
 		from := s.t + " WHERE " + p.where
 		if !p.sla {
 			from = s.plain(p.where)
 		}
-		subs = append(subs, fmt.Sprintf("(SELECT %s FROM %s)", p.sql(), from))
+		cols := make([]string, len(p.exprs))
+		for i, x := range p.exprs {
+			cols[i] = fmt.Sprintf("%s AS c%d_%d", x, p.n, i)
+		}
+		if p.key == "" {
+			subs = append(subs, fmt.Sprintf("(SELECT %d AS part, 0 AS per, %s FROM %s)", p.n, strings.Join(cols, ",\n\t"), from))
+		} else {
+			subs = append(subs, fmt.Sprintf("(SELECT %d AS part, %s AS per, %s FROM %s GROUP BY ALL)", p.n, p.key, strings.Join(cols, ",\n\t"), from))
+		}
 	}
-	return ` SELECT * FROM ` + strings.Join(subs, ", ")
+	return " " + strings.Join(subs, " UNION ALL BY NAME ")
 }
 
 func (m *multi) part(where string) *part {
@@ -358,48 +400,71 @@ func (m *multi) part(where string) *part {
 	return p
 }
 
-func (m *multi) width() int {
-	n := 0
-	for _, p := range m.parts {
-		n += len(p.exprs)
-	}
-	return n
-}
-
-// rows runs m over t (defined by cte) and returns the rows of its parts:
-// each part as its own query, all at the same time, or over a replay as one
-// query, so that the replay is computed once. (The summary runs its
-// parts as two queries instead: measured faster there.)
-func (m *multi) rows(ctx context.Context, e *Engine, cte string) ([][]any, error) {
-	if strings.Contains(cte, " ASOF ") {
-		row, err := e.row(ctx, cte+m.sql(sources{t: "t"}))
-		if err != nil {
-			return nil, err
+// results is room for m's rows by part and period: a period without rows
+// reads as NULLs (counts of 0).
+func (m *multi) results(periods int) [][][]any {
+	out := make([][][]any, len(m.parts))
+	for i, p := range m.parts {
+		out[i] = make([][]any, periods)
+		for j := range out[i] {
+			out[i][j] = make([]any, len(p.exprs))
 		}
-		return m.split(row), nil
-	}
-	queries := make([]string, len(m.parts))
-	for i, p := range m.parts {
-		queries[i] = fmt.Sprintf("%s SELECT %s FROM t WHERE %s", cte, p.sql(), p.where)
-	}
-	all, err := e.parallel(ctx, queries...)
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]any, len(all))
-	for i, r := range all {
-		out[i] = r[0]
-	}
-	return out, nil
-}
-
-// split cuts a row of m into the rows of its parts.
-func (m *multi) split(row []any) [][]any {
-	out := make([][]any, len(m.parts))
-	for i, p := range m.parts {
-		out[i], row = row[:len(p.exprs)], row[len(p.exprs):]
 	}
 	return out
+}
+
+// run runs query (of m's parts) and puts its rows into res.
+func (m *multi) run(ctx context.Context, e *Engine, query string, res [][][]any) error {
+	cols, rows, err := e.table(ctx, query)
+	if err != nil {
+		return err
+	}
+	at := make(map[string]int, len(cols))
+	for i, c := range cols {
+		at[c] = i
+	}
+	for _, row := range rows {
+		n, per := int(asInt(row[at["part"]])), int(asInt(row[at["per"]]))
+		if n < 0 || n >= len(m.parts) || per < 0 || per >= len(res[n]) {
+			return fmt.Errorf("metrics query: row of part %d, period %d", n, per)
+		}
+		for i := range m.parts[n].exprs {
+			res[n][per][i] = row[at[fmt.Sprintf("c%d_%d", n, i)]]
+		}
+	}
+	return nil
+}
+
+// rows runs m over t (defined by cte) and returns the row of each part:
+// each part as its own query, all at the same time, or over a replay as one
+// query, so that the replay is computed once.
+func (m *multi) rows(ctx context.Context, e *Engine, cte string) ([][]any, error) {
+	res := m.results(1)
+	t := sources{t: "t"}
+	if strings.Contains(cte, " ASOF ") {
+		if err := m.run(ctx, e, cte+m.sql(t), res); err != nil {
+			return nil, err
+		}
+	} else {
+		var wg sync.WaitGroup
+		errs := make([]error, len(m.parts))
+		for i, p := range m.parts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = m.run(ctx, e, cte+m.sql(t, p), res)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	}
+	out := make([][]any, len(res))
+	for i := range res {
+		out[i] = res[i][0]
+	}
+	return out, nil
 }
 
 // parallel runs queries at the same time, each on its own connection, and
@@ -429,20 +494,6 @@ func (e *Engine) parallel(ctx context.Context, queries ...string) ([][][]any, er
 	return out, nil
 }
 
-// cover is the smallest range covering all periods.
-func cover(ps []period) (time.Time, time.Time) {
-	lo, hi := ps[0].from, ps[0].to
-	for _, p := range ps[1:] {
-		if p.from.Before(lo) {
-			lo = p.from
-		}
-		if p.to.After(hi) {
-			hi = p.to
-		}
-	}
-	return lo, hi
-}
-
 // row runs a query that returns one row and scans it untyped.
 func (e *Engine) row(ctx context.Context, query string) ([]any, error) {
 	all, err := e.rows(ctx, query)
@@ -458,12 +509,18 @@ func (e *Engine) row(ctx context.Context, query string) ([]any, error) {
 // rows runs a query and scans every row untyped. A query that replays the
 // pipeline (it has ASOF joins) runs with pipelineSettings.
 func (e *Engine) rows(ctx context.Context, query string) ([][]any, error) {
+	_, rows, err := e.table(ctx, query)
+	return rows, err
+}
+
+// table is rows with the names of the columns.
+func (e *Engine) table(ctx context.Context, query string) ([]string, [][]any, error) {
 	var rows *sql.Rows
 	var err error
 	if strings.Contains(query, " ASOF ") {
 		conn, cerr := e.pipelineConn(ctx)
 		if cerr != nil {
-			return nil, cerr
+			return nil, nil, cerr
 		}
 		defer conn.release()
 		rows, err = conn.QueryContext(ctx, query)
@@ -471,10 +528,15 @@ func (e *Engine) rows(ctx context.Context, query string) ([][]any, error) {
 		rows, err = e.st.DB.QueryContext(ctx, query)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("metrics query: %w", err)
+		return nil, nil, fmt.Errorf("metrics query: %w", err)
 	}
 	defer rows.Close()
-	return scanAll(rows)
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := scanAll(rows)
+	return cols, all, err
 }
 
 type rowsScanner interface {
