@@ -329,7 +329,7 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = m.run(ctx, e, cte+m.sql(from, parts...), res)
+				errs[i] = m.run(ctx, e, usedCTE(cte, from, parts)+m.sql(from, parts...), res)
 			}()
 		}
 		wg.Wait()
@@ -341,6 +341,17 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 		read(res, &out[i])
 	}
 	return out, nil
+}
+
+// usedCTE is cte when one of parts reads t (binding an unused CTE still
+// costs).
+func usedCTE(cte string, from sources, parts []*part) string {
+	for _, p := range parts {
+		if p.sla || from.direct == "" {
+			return cte
+		}
+	}
+	return ""
 }
 
 // multi is a query made of several aggregate parts, each over the rows its
