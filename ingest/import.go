@@ -44,6 +44,9 @@ type ImportOptions struct {
 	DryRun  bool           // read, check and count, store nothing
 	// Progress, when set, is called now and then with the source rows read so far.
 	Progress func(rows int64)
+
+	goNDJSON      bool                           // tests: always read NDJSON with encoding/json
+	observeNDJSON func(file string, duckdb bool) // tests: told which reader staged each NDJSON file
 }
 
 // RowError is a source row that cannot be imported, and why.
@@ -113,6 +116,10 @@ type collector struct {
 	lastRep time.Time
 	stage   func(events []*model.Event, origins []origin, reasons []string) error
 	err     error // the first staging failure; later events are dropped
+	// stageNDJSON, when set, lets DuckDB read a canonical NDJSON file on
+	// disk straight into the staging table (see stageNDJSONFile); it
+	// returns false when the Go path must read the file.
+	stageNDJSON func(ctx context.Context, file, path string, gzipped bool) (bool, error)
 }
 
 // add normalizes a read event and collects it.
@@ -173,6 +180,32 @@ func (c *collector) row() {
 	}
 }
 
+// stagedByDuckDB stages the NDJSON file at path through DuckDB's reader
+// when the import allows it and DuckDB can vouch for every line; false
+// means the Go path reads the file.
+func (c *collector) stagedByDuckDB(ctx context.Context, st *staging, file, path string, gzipped bool) (bool, error) {
+	c.flush()
+	if c.err != nil {
+		return false, c.err
+	}
+	if err := st.sync(); err != nil {
+		return false, err
+	}
+	read := c.read
+	lines, vouched, err := st.stageNDJSONFile(ctx, file, path, gzipped, func(lines int64) {
+		if c.opts.Progress != nil {
+			c.opts.Progress(read + lines)
+		}
+	})
+	if vouched {
+		c.read += lines
+	}
+	if c.opts.observeNDJSON != nil {
+		c.opts.observeNDJSON(file, vouched)
+	}
+	return vouched, err
+}
+
 // Import reads the inputs, maps them to events, drops the events already
 // stored or repeated in the input (by event id), checks the rest with the
 // state machine per ticket in time order and stores them with the rebuilt
@@ -215,6 +248,11 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 		return nil, err
 	}
 	c := &collector{opts: &opts, stage: st.send}
+	if !opts.goNDJSON {
+		c.stageNDJSON = func(ctx context.Context, file, path string, gzipped bool) (bool, error) {
+			return c.stagedByDuckDB(ctx, st, file, path, gzipped)
+		}
+	}
 	for _, in := range inputs {
 		sum.Files = append(sum.Files, in.Name)
 		err := w.readInput(ctx, c, in, &opts)
@@ -312,8 +350,9 @@ func (w *Writer) readInput(ctx context.Context, c *collector, in Input, opts *Im
 	magic, _ := br.Peek(4)
 	name := in.Name
 	var r io.Reader = br
+	gzipped, zipped := len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b, false
 	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+	case gzipped:
 		gz, err := gzip.NewReader(br)
 		if err != nil {
 			return err
@@ -322,6 +361,7 @@ func (w *Writer) readInput(ctx context.Context, c *collector, in Input, opts *Im
 		r = gz
 		name = strings.TrimSuffix(name, ".gz")
 	case bytes.Equal(magic, []byte("PK\x03\x04")):
+		zipped = true
 		member, rc, err := openZip(in, br)
 		if err != nil {
 			return err
@@ -345,6 +385,11 @@ func (w *Writer) readInput(ctx context.Context, c *collector, in Input, opts *Im
 	}
 	switch format {
 	case "ndjson":
+		if c.stageNDJSON != nil && !zipped && isPlainFile(in.Path) {
+			if staged, err := c.stageNDJSON(ctx, in.Name, in.Path, gzipped); staged || err != nil {
+				return err
+			}
+		}
 		return readNDJSON(ctx, c, in.Name, r)
 	case "csv":
 		switch {
@@ -373,6 +418,16 @@ func (w *Writer) readInput(ctx context.Context, c *collector, in Input, opts *Im
 	default:
 		return fmt.Errorf("unknown format %q (ndjson, csv or parquet)", format)
 	}
+}
+
+// isPlainFile says whether path names one regular file (not a glob, which
+// DuckDB's reader would expand).
+func isPlainFile(path string) bool {
+	if path == "" || strings.ContainsAny(path, "*?[{") {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 func guessFormat(name string, opts *ImportOptions) string {

@@ -66,6 +66,7 @@ type stagedBatch struct {
 	events  []*model.Event
 	origins []origin
 	reasons []string
+	synced  chan struct{} // when set, the batch is a marker: closed once the batches before it are staged
 }
 
 func newStaging(ctx context.Context, conn *sql.Conn) (*staging, error) {
@@ -83,6 +84,10 @@ func newStaging(ctx context.Context, conn *sql.Conn) (*staging, error) {
 	go func() {
 		defer close(s.done)
 		for b := range batches {
+			if b.synced != nil {
+				close(b.synced)
+				continue
+			}
 			if s.failed() == nil {
 				s.fail(s.stage(b.events, b.origins, b.reasons))
 			}
@@ -96,10 +101,23 @@ func newStaging(ctx context.Context, conn *sql.Conn) (*staging, error) {
 // first failure of an earlier batch.
 func (s *staging) send(events []*model.Event, origins []origin, reasons []string) error {
 	select {
-	case s.batches <- stagedBatch{events, origins, reasons}:
+	case s.batches <- stagedBatch{events: events, origins: origins, reasons: reasons}:
 	case <-s.ctx.Done():
 		return s.ctx.Err()
 	}
+	return s.failed()
+}
+
+// sync waits until every batch sent so far is staged, so that the
+// connection and the next input position are free for the caller.
+func (s *staging) sync() error {
+	synced := make(chan struct{})
+	select {
+	case s.batches <- stagedBatch{synced: synced}:
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+	<-synced
 	return s.failed()
 }
 
