@@ -149,7 +149,7 @@ func (s *staging) fail(err error) {
 // as long as the writer's connection).
 func (s *staging) drop() {
 	s.finish()
-	for _, t := range []string{stagingTable, freshTable, rejectedTable, orderTable, touchedTable} {
+	for _, t := range []string{stagingTable, freshTable, rejectedTable, orderTable, touchedTable, ndjsonTable} {
 		s.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS `+t)
 	}
 }
