@@ -27,7 +27,8 @@ import (
 //	go test ./reports -run '^$' -bench Export -benchtime 1x
 //	DESKPULSE_BENCH_TICKETS=1000000 go test ./reports -run '^$' -bench Export -benchtime 1x -timeout 60m
 //
-// DESKPULSE_BENCH_MEMORY_LIMIT=300MB bounds DuckDB as duckdb.memory_limit.
+// DESKPULSE_BENCH_MEMORY_LIMIT=300MB bounds DuckDB as duckdb.memory_limit,
+// DESKPULSE_BENCH_THREADS=1 its threads as duckdb.threads.
 func benchEnv(b *testing.B) (*env, int) {
 	n := 100_000
 	if s := os.Getenv("DESKPULSE_BENCH_TICKETS"); s != "" {
@@ -59,7 +60,8 @@ func benchEnv(b *testing.B) (*env, int) {
 	start := time.Now()
 	e := openEnv(b, path)
 	// As duckdb.memory_limit in config.yaml.
-	if err := e.st.Limit(os.Getenv("DESKPULSE_BENCH_MEMORY_LIMIT"), 0); err != nil {
+	threads, _ := strconv.Atoi(os.Getenv("DESKPULSE_BENCH_THREADS"))
+	if err := e.st.Limit(os.Getenv("DESKPULSE_BENCH_MEMORY_LIMIT"), threads); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("engine ready in %v", time.Since(start))

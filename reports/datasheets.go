@@ -110,6 +110,9 @@ func (c *chunk) row() *rowWriter {
 	return c.rw
 }
 
+// close finishes the chunk's file and lets go of its buffers: a big
+// workbook has hundreds of chunks, of which only those being written need
+// them.
 func (c *chunk) close() error {
 	err := c.buf.Flush()
 	if zerr := c.z.Close(); err == nil {
@@ -118,6 +121,8 @@ func (c *chunk) close() error {
 	if cerr := c.file.Close(); err == nil {
 		err = cerr
 	}
+	c.file, c.z, c.buf, c.rw = nil, nil, nil, nil
+	c.sum.w = nil
 	return err
 }
 

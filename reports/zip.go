@@ -36,7 +36,7 @@ type parallelDeflate struct {
 var deflatePool sync.Pool // *flate.Writer
 
 func newParallelDeflate(out io.Writer, level int) *parallelDeflate {
-	d := &parallelDeflate{out: out, level: level, buf: make([]byte, 0, deflateBlock),
+	d := &parallelDeflate{out: out, level: level, buf: (*blockPool.Get().(*[]byte))[:0],
 		order: make(chan chan []byte, 2*runtime.GOMAXPROCS(0)), done: make(chan struct{})}
 	go d.write()
 	return d
@@ -65,10 +65,19 @@ func (d *parallelDeflate) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// submit compresses the buffered block in the background.
-func (d *parallelDeflate) submit(final bool) {
+// blockPool recycles input blocks: a big export deflates gigabytes, and
+// fresh blocks would be garbage that grows the heap between collections.
+var blockPool = sync.Pool{New: func() any { b := make([]byte, 0, deflateBlock); return &b }}
+
+// submit compresses the buffered block in the background; last says no
+// block follows (the stream ends, or stays open for a splice when open).
+func (d *parallelDeflate) submit(last bool) {
 	in := d.buf
-	d.buf = make([]byte, 0, deflateBlock)
+	d.buf = nil
+	if !last {
+		d.buf = (*blockPool.Get().(*[]byte))[:0]
+	}
+	final := last && !d.open
 	res := make(chan []byte, 1)
 	d.order <- res
 	go func() {
@@ -87,6 +96,8 @@ func (d *parallelDeflate) submit(final bool) {
 			fw.Flush()
 		}
 		deflatePool.Put(fw)
+		in = in[:0]
+		blockPool.Put(&in)
 		res <- out.Bytes()
 	}()
 }
@@ -94,7 +105,7 @@ func (d *parallelDeflate) submit(final bool) {
 // Close compresses the rest as the final block (unless open) and waits
 // for the output.
 func (d *parallelDeflate) Close() error {
-	d.submit(!d.open)
+	d.submit(true)
 	close(d.order)
 	<-d.done
 	return d.err
