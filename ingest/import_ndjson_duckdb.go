@@ -3,7 +3,6 @@ package ingest
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -241,46 +241,53 @@ var eventJSONKeys = func() []string {
 	return keys
 }()
 
-// eventJSONTypes are the DuckDB types of the keys that are not strings.
-var eventJSONTypes = map[string]string{
-	"number": "BIGINT", "score": "INTEGER", "public": "BOOLEAN", "tags": "VARCHAR[]", "fields": "MAP(VARCHAR, VARCHAR)",
-}
+// jsonValued are the keys whose values are not strings: parsed as JSON
+// text, whose exact form the vouching checks (DuckDB's conversions are
+// lenient: "5" to an INTEGER is 5), then cast.
+var jsonValued = []string{"number", "score", "public", "tags", "fields"}
+
+// freeText are the string keys whose value any string may be: DuckDB's
+// conversion of a number, true or an object to VARCHAR is a string too.
+// (The other strings are timestamps and enumerations, which such a
+// conversion never matches.)
+var freeText = []string{"id", "ticket", "actor", "subject", "description", "requester_name", "requester_email",
+	"category", "team", "assignee", "body", "comment"}
 
 // parseNDJSONQuery parses the lines of import_ndjson with rowid in [$1,
-// $2): the line's index r, its values as columns named by their keys (of
-// the key's DuckDB type, NULL when absent or null) and typed, which says
-// that every key is known and there once, and every value has the JSON
-// type encoding/json needs (DuckDB's conversion of the values is lenient:
-// 5 becomes "5").
+// $2): the line's index r, its values as columns named by their keys
+// (VARCHAR, or JSON for jsonValued; NULL when absent or null), and typed,
+// which says that every key is known and there once, and that every
+// free-text value is a JSON string.
 func parseNDJSONQuery() string {
 	structure := make([]string, len(eventJSONKeys))
 	paths := make([]string, len(eventJSONKeys))
-	var set, typed []string
+	set := make([]string, len(eventJSONKeys))
+	var strs, suspect []string
 	for i, k := range eventJSONKeys {
-		structure[i] = fmt.Sprintf(`"%s":"%s"`, k, cmp.Or(eventJSONTypes[k], "VARCHAR"))
+		typ := "VARCHAR"
+		if slices.Contains(jsonValued, k) {
+			typ = "JSON"
+		}
+		structure[i] = fmt.Sprintf(`"%s":"%s"`, k, typ)
 		paths[i] = fmt.Sprintf(`'$.%s'`, k)
-		ty := fmt.Sprintf(`types[%d]`, i+1) // json_type of the key's value: NULL when absent, 'NULL' for null
-		set = append(set, fmt.Sprintf(`(%s IS NOT NULL)::INTEGER`, ty))
-		absent := fmt.Sprintf(`%[1]s IS NULL OR %[1]s = 'NULL'`, ty)
-		switch k {
-		case "number", "score": // a whole number that fits (e's conversion is NULL otherwise)
-			typed = append(typed, fmt.Sprintf(`(%[1]s OR ((%[2]s = 'UBIGINT' OR %[2]s = 'BIGINT') AND e."%[3]s" IS NOT NULL))`, absent, ty, k))
-		case "public":
-			typed = append(typed, fmt.Sprintf(`(%s OR %s = 'BOOLEAN')`, absent, ty))
-		case "tags": // an array of strings
-			typed = append(typed, fmt.Sprintf(`CASE WHEN %s = 'ARRAY' THEN len(list_filter(json_type(doc, '$.tags[*]'), t -> t <> 'VARCHAR')) = 0 ELSE %s END`, ty, absent))
-		case "fields": // an object of strings, no name twice (e keeps one)
-			typed = append(typed, fmt.Sprintf(`CASE WHEN %s = 'OBJECT' THEN len(list_filter(json_type(doc, '$.fields.*'), t -> t <> 'VARCHAR')) = 0
-				AND len(json_keys(doc, '$.fields')) = cardinality(e.fields) ELSE %s END`, ty, absent))
-		default:
-			typed = append(typed, fmt.Sprintf(`(%s OR %s = 'VARCHAR')`, absent, ty))
+		set[i] = fmt.Sprintf(`(e."%s" IS NOT NULL)::INTEGER`, k)
+		if slices.Contains(freeText, k) {
+			// what a conversion of a number, true, false, NaN, Infinity,
+			// an object or an array to VARCHAR starts with
+			suspect = append(suspect, fmt.Sprintf(`(ascii(e."%[1]s") BETWEEN 48 AND 57 OR ascii(e."%[1]s") = 45 OR ascii(e."%[1]s") = 91 OR ascii(e."%[1]s") = 123
+				OR e."%[1]s" = 'true' OR e."%[1]s" = 'false' OR e."%[1]s" = 'NaN' OR e."%[1]s" = 'Infinity')`, k))
+			strs = append(strs, fmt.Sprintf(`coalesce(types[%[1]d] = 'VARCHAR' OR types[%[1]d] = 'NULL', true)`, i+1))
 		}
 	}
-	// As many keys are set as the line has: none is unknown or there twice.
-	known := fmt.Sprintf(`keys = %s`, strings.Join(set, " + "))
-	return `(SELECT r, ` + known + ` AND ` + strings.Join(typed, " AND ") + ` AS typed, e.*
-		FROM (SELECT rowid AS r, doc, len(json_keys(doc)) AS keys, json_type(doc, [` + strings.Join(paths, ", ") + `]) AS types,
-				json_transform(doc, '{` + strings.Join(structure, ",") + `}') AS e
+	// Most lines are plain: as many keys set as the line has (none unknown
+	// or there twice, no null), no free-text value that a conversion could
+	// have made. The others are checked with the JSON type of every key,
+	// found once per line by the lambda (a null value's type is 'NULL').
+	plain := fmt.Sprintf(`keys = %s AND NOT coalesce(%s, false)`, strings.Join(set, " + "), strings.Join(suspect, "\n\t\t\tOR "))
+	byTypes := fmt.Sprintf(`list_transform([json_type(doc, [%s])], types -> keys = len(list_filter(types, t -> t IS NOT NULL)) AND %s)[1]`,
+		strings.Join(paths, ", "), strings.Join(strs, " AND "))
+	return `(SELECT r, CASE WHEN ` + plain + ` THEN true ELSE ` + byTypes + ` END AS typed, e.*
+		FROM (SELECT rowid AS r, doc, len(json_keys(doc)) AS keys, json_transform(doc, '{` + strings.Join(structure, ",") + `}') AS e
 			FROM ` + ndjsonTable + ` WHERE rowid >= $1 AND rowid < $2))`
 }
 
@@ -345,19 +352,26 @@ func stageNDJSONQuery(start int64, file int32) string {
 		maxBytes("body", model.MaxText), maxBytes("comment", model.MaxText),
 		optionalOneOf("ticket_type", strs(model.TicketTypes)), optionalOneOf("priority", strs(model.Priorities)),
 		optionalOneOf("channel", strs(model.Channels)), optionalOneOf("status", strs(model.Statuses)),
-		`(tags IS NULL OR len(list_filter(tags, t -> NOT regexp_full_match(t, '` + tagWord + `'))) = 0)`,
-		fmt.Sprintf(`(fields IS NULL OR (len(list_filter(map_keys(fields), f -> NOT (%s AND strlen(f) <= %d))) = 0
-			AND len(list_filter(map_values(fields), f -> strlen(f) > %d)) = 0))`, notBlank("f"), model.MaxShort, model.MaxText),
+		// the JSON-valued keys, from their JSON text
+		`(number IS NULL OR regexp_full_match(number::VARCHAR, '-?[0-9]{1,18}'))`,
+		`(score IS NULL OR regexp_full_match(score::VARCHAR, '-?[0-9]{1,9}'))`, // Go's int becomes an INTEGER
+		`(public IS NULL OR public::VARCHAR = 'true' OR public::VARCHAR = 'false')`,
+		`(tags IS NULL OR (starts_with(tags::VARCHAR, '[') AND len(list_filter(json_type(tags, '$[*]'), t -> t <> 'VARCHAR')) = 0
+			AND len(list_filter(tags::VARCHAR[], t -> NOT regexp_full_match(t, '` + tagWord + `'))) = 0))`,
+		fmt.Sprintf(`(fields IS NULL OR (starts_with(fields::VARCHAR, '{') AND len(list_filter(json_type(fields, '$.*'), t -> t <> 'VARCHAR')) = 0
+			AND len(json_keys(fields)) = cardinality(fields::MAP(VARCHAR, VARCHAR))
+			AND len(list_filter(json_keys(fields), f -> NOT (%s AND strlen(f) <= %d))) = 0
+			AND len(list_filter(map_values(fields::MAP(VARCHAR, VARCHAR)), f -> strlen(f) > %d)) = 0))`, notBlank("f"), model.MaxShort, model.MaxText),
 		`CASE type
 			WHEN 'created' THEN subject IS NOT NULL AND ` + notBlank("subject") + `
 			WHEN 'assigned' THEN team IS NOT NULL OR assignee IS NOT NULL
 			WHEN 'status_changed' THEN ` + oneOf("status", []string{"open", "pending", "on_hold"}) + `
 			WHEN 'priority_changed' THEN priority IS NOT NULL
 			WHEN 'category_changed' THEN category IS NOT NULL
-			WHEN 'fields_changed' THEN (subject IS NOT NULL OR description IS NOT NULL OR ticket_type IS NOT NULL OR coalesce(cardinality(fields) > 0, false))
+			WHEN 'fields_changed' THEN (subject IS NOT NULL OR description IS NOT NULL OR ticket_type IS NOT NULL OR coalesce(cardinality(fields::MAP(VARCHAR, VARCHAR)) > 0, false))
 				AND (subject IS NULL OR ` + notBlank("subject") + `)
-			WHEN 'commented' THEN body IS NOT NULL AND ` + notBlank("body") + ` AND NOT (actor_kind = 'requester' AND public IS NOT NULL AND NOT public)
-			WHEN 'csat_rated' THEN coalesce(score BETWEEN 1 AND 5, false)
+			WHEN 'commented' THEN body IS NOT NULL AND ` + notBlank("body") + ` AND NOT (actor_kind = 'requester' AND coalesce(public::VARCHAR = 'false', false))
+			WHEN 'csat_rated' THEN coalesce(regexp_full_match(score::VARCHAR, '[1-5]'), false)
 			ELSE true END`,
 	}
 	created := `type = 'created'`
@@ -368,7 +382,7 @@ func stageNDJSONQuery(start int64, file int32) string {
 		"{vouched}", strings.Join(vouched, "\n\t\tAND "),
 	).Replace(`INSERT INTO ` + stagingTable + ` BY NAME
 	SELECT {start} + r AS pos, id AS event_id, ticket AS ticket_id, type, "at"::TIMESTAMPTZ AS occurred_at,
-		actor, actor_kind, nullif(number, 0) AS number, subject,
+		actor, actor_kind, nullif(number::BIGINT, 0) AS number, subject,
 		CASE WHEN {created} THEN coalesce(description, '') ELSE description END AS description,
 		CASE WHEN {created} THEN coalesce(requester_name, '') ELSE requester_name END AS requester_name,
 		CASE WHEN {created} THEN coalesce(requester_email, CASE WHEN actor_kind = 'requester' THEN actor ELSE '' END) ELSE requester_email END AS requester_email,
@@ -376,12 +390,12 @@ func stageNDJSONQuery(start int64, file int32) string {
 		CASE WHEN {created} THEN coalesce(priority, 'normal') ELSE priority END AS priority,
 		CASE WHEN {created} THEN coalesce(category, '') ELSE category END AS category,
 		CASE WHEN {created} THEN coalesce(channel, 'api') ELSE channel END AS channel,
-		CASE WHEN tags IS NOT NULL THEN list_sort(list_distinct(list_transform(tags, t -> lower(t))))
+		CASE WHEN tags IS NOT NULL THEN list_sort(list_distinct(list_transform(tags::VARCHAR[], t -> lower(t))))
 			WHEN type = 'created' OR type = 'tags_changed' THEN []::VARCHAR[] END AS tags,
-		map_from_entries(list_sort(map_entries(fields))) AS fields,
+		map_from_entries(list_sort(map_entries(fields::MAP(VARCHAR, VARCHAR)))) AS fields,
 		team, assignee, status,
-		CASE WHEN type = 'commented' THEN coalesce(public, true) ELSE public END AS public,
-		body, score, comment,
+		CASE WHEN type = 'commented' THEN coalesce(public::BOOLEAN, true) ELSE public::BOOLEAN END AS public,
+		body, score::INTEGER AS score, comment,
 		{file} AS file, r + 1 AS line, CASE WHEN {vouched} THEN NULL ELSE 'not vouched' END AS reason
 	FROM ` + parseNDJSONQuery())
 }
