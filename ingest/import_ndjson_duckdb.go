@@ -309,8 +309,8 @@ const (
 // positions from start, with the file's index, line = rowid + 1, with
 // Normalize's defaults. A line DuckDB cannot vouch for (one Normalize
 // would refuse or change but for its defaults) gets a reason: then the Go
-// path must read the file. (One statement: parsed in a subquery, each
-// line is parsed once; a parsed table in between costs a third more.)
+// path must read the file. (The lines are parsed by a subquery of the same
+// statement: a table of parsed lines in between cost a third more.)
 func stageNDJSONQuery(start int64, file int32) string {
 	list := func(values []string) string {
 		quoted := make([]string, len(values))
