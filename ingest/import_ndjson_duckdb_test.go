@@ -333,3 +333,66 @@ func TestEveryEventKeyIsVouchedFor(t *testing.T) {
 		t.Fatalf("keys %v", got)
 	}
 }
+
+// TestDuckDBAndGoPathsMixInOneImport: files read by the Go path (a reader
+// without a file, a file DuckDB cannot vouch for) and by DuckDB's reader
+// share one import's positions, file names and de-duplication.
+func TestDuckDBAndGoPathsMixInOneImport(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	first := `{"id":"m1","ticket":"M-1","type":"created","at":"2026-03-02T09:00:00Z","actor":"ann@example.com","actor_kind":"requester","subject":"from stdin"}` + "\n"
+	plain := write("plain.ndjson", `{"id":"m1","ticket":"M-1","type":"created","at":"2026-03-02T08:00:00Z","actor":"ann@example.com","actor_kind":"requester","subject":"again"}
+{"id":"m2","ticket":"M-1","type":"resolved","at":"2026-03-02T09:00:00Z","actor":"bob@example.com","actor_kind":"agent"}
+{"id":"m3","ticket":"M-2","type":"created","at":"2026-03-02T09:00:00Z","actor":"cat@example.com","actor_kind":"requester","subject":"tie"}
+`)
+	odd := write("odd.ndjson", `{"id":"m4","ticket":"M-1","type":"closed","at":"2026-03-02T10:00:00Z","actor":"bob@example.com","actor_kind":"agent","colour":"red"}
+{"id":"m3","ticket":"M-3","type":"created","at":"2026-03-02T07:00:00Z","actor":"cat@example.com","actor_kind":"requester","subject":"dup"}
+{"id":"m5","ticket":"M-2","type":"closed","at":"2026-03-02T10:00:00Z","actor":"bob@example.com","actor_kind":"agent"}
+`)
+	run := func(goOnly bool) (importResult, map[string]bool) {
+		st, w := openImport(t)
+		seen := map[string]bool{}
+		opts := ingest.ObserveNDJSON(ingest.ImportOptions{Skip: true}, func(file string, duckdb bool) { seen[file] = duckdb })
+		if goOnly {
+			opts = ingest.GoNDJSON(opts)
+		}
+		var inputs []ingest.Input
+		inputs = append(inputs, ingest.Input{Name: "stdin", R: strings.NewReader(first)})
+		for _, p := range []string{plain, odd} {
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			inputs = append(inputs, ingest.Input{Name: filepath.Base(p), R: f, Path: p})
+		}
+		sum, err := w.Import(ctx, inputs, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum.Seconds, sum.Phases = 0, nil
+		b, _ := json.Marshal(sum)
+		return importResult{summary: string(b), events: tableText(t, st, `SELECT * FROM events ORDER BY seq`), tickets: tableText(t, st, `SELECT * FROM tickets ORDER BY id`)}, seen
+	}
+	mixed, seen := run(false)
+	if !seen["plain.ndjson"] || seen["odd.ndjson"] {
+		t.Fatalf("readers %v, want DuckDB's for plain.ndjson only", seen)
+	}
+	goPath, _ := run(true)
+	sameResult(t, mixed, goPath)
+	// Hand-computed: 7 lines, m1 (plain.ndjson) and m3 (odd.ndjson) are
+	// duplicates, m4's unknown key and m5 (closing a new ticket) are bad
+	// rows; M-1 and M-2 are stored with their first created events.
+	if !strings.Contains(mixed.summary, `"read":7,"events":6,"imported":3,"duplicates":2,"rejected":2`) ||
+		!strings.Contains(mixed.summary, `{"file":"odd.ndjson","line":1,"reason":"malformed event: unknown field \"colour\""`) ||
+		!strings.Contains(mixed.tickets, "id=M-1 number=1 subject=from stdin") || !strings.Contains(mixed.tickets, "id=M-2 number=2 subject=tie") {
+		t.Fatalf("summary %s\ntickets\n%s", mixed.summary, mixed.tickets)
+	}
+}
