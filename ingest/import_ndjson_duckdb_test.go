@@ -396,3 +396,36 @@ func TestDuckDBAndGoPathsMixInOneImport(t *testing.T) {
 		t.Fatalf("summary %s\ntickets\n%s", mixed.summary, mixed.tickets)
 	}
 }
+
+// FuzzDuckDBReadsLikeGo: whatever a line holds, a file of it between two
+// good lines imports alike through DuckDB's reader (when it vouches for
+// the file) and through the Go path, end to end. Each input opens four
+// stores (a few inputs a second): FuzzVouchedLineIsStagedAsGoStagesIt is
+// the one to fuzz for long.
+func FuzzDuckDBReadsLikeGo(f *testing.F) {
+	for _, seed := range []string{
+		`{"id":"f2","ticket":"F-1","type":"commented","at":"2026-03-02T10:00:00.5-02:00","actor":"bob@example.com","actor_kind":"agent","body":"x\ty","public":false}`,
+		`{"id":"f2","ticket":"F-1","type":"tags_changed","at":"2026-03-02T10:00:00Z","actor":"bob@example.com","actor_kind":"agent","tags":["B","a"]}`,
+		`{"id":"f2","ticket":"F-1","type":"fields_changed","at":"2026-03-02T10:00:00Z","actor":"bob@example.com","actor_kind":"agent","fields":{"k":"v"},"score":-3}`,
+		`{"id":"42","ticket":"F-1","type":"assigned","at":"2026-03-02T10:00:00Z","actor":"true","actor_kind":"system","team":null,"assignee":"[1]"}`,
+		`{"id":"f2","ticket":"F-1","type":"assigned","at":"2026-03-02T10:00:00Z","actor":"system","actor_kind":"system","team":"IT","number":-0}`,
+		`{"id":"f2","ticket":"F-1","type":"priority_changed","at":"2026-03-02T10:00:00Z","actor":"b","actor_kind":"agent","priority":"HIGH"}`,
+		`{"id":"f2","ticket":"F-1","type":"resolved","at":"2026-03-02T10:00:00Z","actor":"b","actor_kind":"agent",}`,
+		`{"id":"f2","id":"f3","ticket":"F-1","type":"resolved","at":"2026-03-02T10:00:00Z","actor":"b","actor_kind":"agent"}`,
+		`{"id":"f2","ticket":"F-1","type":"resolved","at":"2026-03-02T10:00:00Z","actor":"b\u00a0","actor_kind":"agent"}`,
+		`{"id":"f2","ticket":"F-1","type":"resolved","at":"2026-03-02T10:00:00Z","actor":"b","actor_kind":"agent","public":1}`,
+		`{}`, ``, `null`,
+	} {
+		f.Add(seed)
+	}
+	const good = `{"id":"f1","ticket":"F-1","type":"created","at":"2026-03-02T09:00:00Z","actor":"ann@example.com","actor_kind":"requester","subject":"ok"}`
+	const last = `{"id":"f9","ticket":"F-9","type":"created","at":"2026-03-02T11:00:00Z","actor":"ann@example.com","actor_kind":"requester","subject":"last"}`
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.ContainsAny(line, "\n\r") {
+			return // one line
+		}
+		data := []byte(good + "\n" + line + "\n" + last + "\n")
+		opts := ingest.ImportOptions{Skip: true}
+		sameResult(t, importNDJSONFile(t, "fuzz.ndjson", data, "", opts, false), importNDJSONFile(t, "fuzz.ndjson", data, "", opts, true))
+	})
+}
