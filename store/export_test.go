@@ -1,0 +1,4 @@
+package store
+
+// AllocatorDecay exposes allocatorDecay to the tests.
+var AllocatorDecay = allocatorDecay
