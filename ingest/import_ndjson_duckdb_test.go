@@ -429,3 +429,41 @@ func FuzzDuckDBReadsLikeGo(f *testing.F) {
 		sameResult(t, importNDJSONFile(t, "fuzz.ndjson", data, "", opts, false), importNDJSONFile(t, "fuzz.ndjson", data, "", opts, true))
 	})
 }
+
+// TestDuckDBReadStopsWhenCancelled: cancelling the import while DuckDB
+// reads a file stops it with the context's error and stores nothing; the
+// next import on the same writer works.
+func TestDuckDBReadStopsWhenCancelled(t *testing.T) {
+	var b strings.Builder
+	for i := range 300_000 {
+		fmt.Fprintf(&b, `{"id":"x%d","ticket":"X-%d","type":"created","at":"2026-03-02T09:00:00Z","actor":"a@example.com","actor_kind":"requester","subject":"s"}`+"\n", i, i)
+	}
+	path := filepath.Join(t.TempDir(), "big.ndjson")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, w := openImport(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var reader bool
+	opts := ingest.ObserveNDJSON(ingest.ImportOptions{}, func(string, bool) { reader = true })
+	go func() {
+		time.Sleep(150 * time.Millisecond) // reading and staging 45 MB takes longer
+		cancel()
+	}()
+	f, _ := os.Open(path)
+	defer f.Close()
+	_, err := w.Import(ctx, []ingest.Input{{Name: "big.ndjson", R: f, Path: path}}, opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("import returned %v, want context.Canceled", err)
+	}
+	if !reader {
+		t.Fatal("the import stopped before DuckDB's reader had the file")
+	}
+	if got := fingerprint(t, st); !strings.HasPrefix(got, "0/0/") {
+		t.Fatalf("store after a cancelled import: %s", got)
+	}
+	sum, err := importText(t, w, "small.ndjson", cleanNDJSON, ingest.ImportOptions{Skip: true})
+	if err != nil || sum.Imported != 14 {
+		t.Fatalf("next import: %+v %v", sum, err)
+	}
+}
