@@ -15,7 +15,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/deskpulse/deskpulse/metrics"
-	"github.com/deskpulse/deskpulse/store"
 )
 
 // MaxSheetRows is Excel's row limit per sheet. A data sheet that would
@@ -50,8 +49,6 @@ type Phase struct {
 // stays flat however many rows.
 func WriteWorkbook(ctx context.Context, eng *metrics.Engine, q metrics.Query, w io.Writer) (*Info, error) {
 	began := time.Now()
-	// a big export frees memory fast: have it back at once
-	defer store.LeanMemory()()
 	sum, err := eng.Summary(ctx, q)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,0 @@
-package store
-
-// AllocatorDecay exposes allocatorDecay to the tests.
-var AllocatorDecay = allocatorDecay
