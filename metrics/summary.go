@@ -226,15 +226,13 @@ func (e *Engine) Summary(ctx context.Context, q Query) (*Summary, error) {
 // the tickets still open then.
 func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []period) ([]Figures, error) {
 	out := make([]Figures, len(periods))
-	lo, hi := periods[len(periods)-1].from, periods[0].to
+	cover := period{periods[len(periods)-1].from, periods[0].to}
 	for i := 1; i < len(periods); i++ {
 		if !periods[i].to.Equal(periods[i-1].from) {
 			return nil, fmt.Errorf("metrics: summary periods must be adjacent, latest first")
 		}
 	}
-	ov := overlaps(period{lo, hi}) + " AND "
-	cover := period{lo, hi}
-	anyIn := func(col string) string { return cover.has(col) }
+	ov := overlaps(cover) + " AND "
 	// periodOf is the index of the period that holds the instant col (in
 	// cover).
 	periodOf := func(col string) string {
@@ -255,7 +253,7 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 		return p
 	}
 	byPeriod := func(query int, col string) *part {
-		p := add(query, ov+anyIn(col))
+		p := add(query, ov+cover.has(col))
 		p.key = periodOf(col)
 		return p
 	}
@@ -271,11 +269,11 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 	p2 := byPeriod(1, "resolved_at")
 	pcs := byPeriod(1, "csat_at")
 	// fr_d (res_d) in p implies fr_dec_at (res_dec_at) in p
-	ps := add(1, ov+"("+anyIn("fr_dec_at")+" OR "+anyIn("res_dec_at")+")")
+	ps := add(1, ov+"("+cover.has("fr_dec_at")+" OR "+cover.has("res_dec_at")+")")
 	ps.sla = true
 	is := add(2, stillOpen(first))
 	// resolutions: distinct tickets with a resolution in range
-	pr := add(2, ov+"("+anyIn("first_resolved_at")+" OR NOT simple)")
+	pr := add(2, ov+"("+cover.has("first_resolved_at")+" OR NOT simple)")
 
 	created := pc.add("count(*)")
 	frt := pf.duration(durationByName("first_response_minutes"), "")

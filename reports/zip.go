@@ -36,7 +36,7 @@ type parallelDeflate struct {
 var deflatePool sync.Pool // *flate.Writer
 
 func newParallelDeflate(out io.Writer, level int) *parallelDeflate {
-	d := &parallelDeflate{out: out, level: level, buf: (*blockPool.Get().(*[]byte))[:0],
+	d := &parallelDeflate{out: out, level: level, buf: newBlock(),
 		order: make(chan chan []byte, 2*runtime.GOMAXPROCS(0)), done: make(chan struct{})}
 	go d.write()
 	return d
@@ -69,13 +69,16 @@ func (d *parallelDeflate) Write(p []byte) (int, error) {
 // fresh blocks would be garbage that grows the heap between collections.
 var blockPool = sync.Pool{New: func() any { b := make([]byte, 0, deflateBlock); return &b }}
 
+// newBlock is an empty input block from blockPool.
+func newBlock() []byte { return (*blockPool.Get().(*[]byte))[:0] }
+
 // submit compresses the buffered block in the background; last says no
 // block follows (the stream ends, or stays open for a splice when open).
 func (d *parallelDeflate) submit(last bool) {
 	in := d.buf
 	d.buf = nil
 	if !last {
-		d.buf = (*blockPool.Get().(*[]byte))[:0]
+		d.buf = newBlock()
 	}
 	final := last && !d.open
 	res := make(chan []byte, 1)
