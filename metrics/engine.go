@@ -82,6 +82,10 @@ func New(st *store.Store, cfg Config) (*Engine, error) {
 // Config returns the engine's configuration.
 func (e *Engine) Config() Config { return e.cfg }
 
+// MemoryLimit is DuckDB's memory limit in bytes, which bounds what the
+// queries of an export may hold at once.
+func (e *Engine) MemoryLimit(ctx context.Context) (int64, error) { return e.st.MemoryLimit(ctx) }
+
 // Location is the default reporting time zone.
 func (e *Engine) Location() *time.Location { return e.loc }
 

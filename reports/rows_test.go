@@ -123,15 +123,25 @@ func TestEmptyWorkbook(t *testing.T) {
 }
 
 func TestQueriesPerSheet(t *testing.T) {
-	defer func(q int) { maxQueryRows = q }(maxQueryRows)
-	maxQueryRows = 1 << 18
 	for n, want := range map[int]int{1_048_575: 5, 100: 1, 262_144: 1, 262_145: 5, 7: 1} {
-		if got := queriesPerSheet(n); got != want || n%got != 0 {
+		if got := queriesPerSheet(n, 1<<18); got != want || n%got != 0 {
 			t.Errorf("queriesPerSheet(%d) = %d, want %d", n, got, want)
 		}
 	}
-	maxQueryRows = 30
-	if got := queriesPerSheet(100); got != 4 {
+	// 1,048,575 = 3 * 5^2 * 11 * 31 * 41: 11 pages of 95,325
+	if got := queriesPerSheet(1_048_575, 1<<17); got != 11 {
+		t.Errorf("queriesPerSheet(1048575) with pages of 1<<17 = %d, want 11", got)
+	}
+	// events per page follow DuckDB's memory limit
+	for limit, want := range map[int64]int{200 << 20: 102_400, 300e6: 146_484, 20 << 30: 1 << 18, 0: 1 << 14} {
+		if got := eventPageRows(limit); got != want {
+			t.Errorf("eventPageRows(%d) = %d, want %d", limit, got, want)
+		}
+	}
+	if got := queriesPerSheet(1_048_575, eventPageRows(200<<20)); got != 11 {
+		t.Errorf("an Events sheet at 200MB takes %d pages, want 11", got)
+	}
+	if got := queriesPerSheet(100, 30); got != 4 {
 		t.Errorf("queriesPerSheet(100) with pages of 30 = %d, want 4", got)
 	}
 }

@@ -75,6 +75,12 @@ func newEnv(t testing.TB) *env {
 
 func openEnv(t testing.TB, path string) *env {
 	t.Helper()
+	return openEnvAt(t, path, testEnd.Add(24*time.Hour))
+}
+
+// openEnvAt opens the store at path with an engine whose "now" is now.
+func openEnvAt(t testing.TB, path string, now time.Time) *env {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, path)
 	if err != nil {
@@ -86,7 +92,7 @@ func openEnv(t testing.TB, path string) *env {
 	}
 	cfg := metrics.DefaultConfig()
 	cfg.Timezone = "Europe/Berlin"
-	cfg.Now = func() time.Time { return testEnd.Add(24 * time.Hour) }
+	cfg.Now = func() time.Time { return now }
 	eng, err := metrics.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)

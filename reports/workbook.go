@@ -467,34 +467,45 @@ var eventColumns = []column{{"Occurred", 16}, {"Ticket", 9}, {"Event", 16}, {"Ac
 // sheets writes the data sheets. First, at the same time (up to one
 // goroutine per CPU), the small sheets' series are computed and the rows
 // of Tickets and Events are written to temporary files (rowWriter), a
-// chunk per page of their order: pages of at most maxQueryRows keep
-// DuckDB's sorts small and spread a big sheet over every CPU. Then the
-// sheets are added in tab order, Tickets and Events as placeholders that
+// chunk per page of their order: bounded pages (maxTicketQueryRows,
+// eventPageRows) keep DuckDB's sorts small and spread a big sheet over
+// every CPU. Then the sheets are added in tab order, Tickets and Events as placeholders that
 // the zip step fills with their chunks (splice.go).
 func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	start := time.Now()
 	sheetRows := MaxSheetRows - 1
-	perSheet := queriesPerSheet(sheetRows)
-	size := sheetRows / perSheet
-	eventPages, err := eng.EventPages(ctx, b.q, size)
+	// paging is how a sheet kind is read: perSheet pages of size rows.
+	type paging struct{ perSheet, size int }
+	pagingOf := func(maxRows int) paging {
+		n := queriesPerSheet(sheetRows, maxRows)
+		return paging{n, sheetRows / n}
+	}
+	memoryLimit, err := eng.MemoryLimit(ctx)
 	if err != nil {
 		return err
 	}
-	ticketPages, err := eng.TicketPages(ctx, b.q, size)
+	ticketPaging, eventPaging := pagingOf(maxTicketQueryRows), pagingOf(eventPageRows(memoryLimit))
+	eventPages, err := eng.EventPages(ctx, b.q, eventPaging.size)
+	if err != nil {
+		return err
+	}
+	ticketPages, err := eng.TicketPages(ctx, b.q, ticketPaging.size)
 	if err != nil {
 		return err
 	}
 	// parts groups pages into sheets of perSheet pages.
-	parts := func(base string, cols []column, freeze, pages int) []*dataPart {
+	parts := func(base string, cols []column, freeze, pages int, pg paging) []*dataPart {
 		var out []*dataPart
-		for i := 0; i < pages; i += perSheet {
-			out = append(out, b.newPart(base, len(out)+1, cols, freeze, min(perSheet, pages-i), size))
+		for i := 0; i < pages; i += pg.perSheet {
+			out = append(out, b.newPart(base, len(out)+1, cols, freeze, min(pg.perSheet, pages-i), pg.size))
 		}
 		return out
 	}
-	ticketParts := parts("Tickets", ticketColumns, 1, len(ticketPages))
-	eventParts := parts("Events", eventColumns, 0, len(eventPages))
-	chunkOf := func(parts []*dataPart, page int) *chunk { return parts[page/perSheet].chunks[page%perSheet] }
+	ticketParts := parts("Tickets", ticketColumns, 1, len(ticketPages), ticketPaging)
+	eventParts := parts("Events", eventColumns, 0, len(eventPages), eventPaging)
+	chunkOf := func(parts []*dataPart, pg paging, page int) *chunk {
+		return parts[page/pg.perSheet].chunks[page%pg.perSheet]
+	}
 
 	var (
 		daily         dailyData
@@ -507,10 +518,10 @@ func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, page := range ticketPages {
-		g.Go(func() error { return b.ticketPage(gctx, eng, chunkOf(ticketParts, i), page) })
+		g.Go(func() error { return b.ticketPage(gctx, eng, chunkOf(ticketParts, ticketPaging, i), page) })
 	}
 	for i, page := range eventPages {
-		g.Go(func() error { return b.eventPage(gctx, eng, chunkOf(eventParts, i), page) })
+		g.Go(func() error { return b.eventPage(gctx, eng, chunkOf(eventParts, eventPaging, i), page) })
 	}
 	g.Go(func() error { return b.fetchDaily(gctx, eng, &daily) })
 	g.Go(series("sla_compliance", b.dayQuery(), &sla))

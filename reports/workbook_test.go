@@ -257,9 +257,9 @@ func TestWorkbookMatchesSummary(t *testing.T) {
 
 func TestWorkbookOverflowsOntoNextSheet(t *testing.T) {
 	e := newEnv(t)
-	defer func(n, q int) { MaxSheetRows, maxQueryRows = n, q }(MaxSheetRows, maxQueryRows)
-	MaxSheetRows = 101 // 100 data rows per sheet
-	maxQueryRows = 30  // each Events sheet read in 4 pages of 25
+	defer func(n, tq, eq int) { MaxSheetRows, maxTicketQueryRows, maxEventQueryRows = n, tq, eq }(MaxSheetRows, maxTicketQueryRows, maxEventQueryRows)
+	MaxSheetRows = 101                             // 100 data rows per sheet
+	maxTicketQueryRows, maxEventQueryRows = 30, 30 // each sheet read in 4 pages of 25
 	q := testQuery(t, e, url.Values{"from": {"2026-03-20"}, "to": {"2026-04-01"}})
 	path, info := writeTestWorkbook(t, e, q)
 	f, err := excelize.OpenFile(path)

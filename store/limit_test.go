@@ -22,7 +22,23 @@ func TestLimit(t *testing.T) {
 	if !strings.HasPrefix(mem, "286.1 MiB") && !strings.HasPrefix(mem, "300") || threads != 1 {
 		t.Fatalf("memory_limit %q, threads %d", mem, threads)
 	}
+	if n, err := st.MemoryLimit(context.Background()); err != nil || n < 299e6 || n > 301e6 {
+		t.Fatalf("MemoryLimit = %d, %v; want 300MB (286.1 MiB, to its rounding)", n, err)
+	}
 	if err := st.Limit("lots", 0); err == nil || !strings.Contains(err.Error(), "duckdb.memory_limit") {
 		t.Fatalf("bad limit: %v", err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"190.7 MiB": 199963443, "18.8 GiB": 20186346291, "512 bytes": 512, "2.0 KiB": 2048, "1 GB": 1e9} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "lots", "12 parsecs", "-1 MiB"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) took it", in)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 )
@@ -74,6 +76,29 @@ func (s *Store) Limit(memory string, threads int) error {
 		}
 	}
 	return nil
+}
+
+// MemoryLimit is DuckDB's memory limit in bytes: duckdb.memory_limit, or
+// DuckDB's default.
+func (s *Store) MemoryLimit(ctx context.Context) (int64, error) {
+	var setting string
+	if err := s.DB.QueryRowContext(ctx, `SELECT current_setting('memory_limit')`).Scan(&setting); err != nil {
+		return 0, err
+	}
+	return parseSize(setting)
+}
+
+// parseSize reads a size as DuckDB shows one ("190.7 MiB", "18.8 GiB").
+func parseSize(s string) (int64, error) {
+	num, unit, _ := strings.Cut(strings.TrimSpace(s), " ")
+	v, err := strconv.ParseFloat(num, 64)
+	scale, known := map[string]float64{"": 1, "bytes": 1, "B": 1,
+		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+		"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[unit]
+	if err != nil || !known || v < 0 {
+		return 0, fmt.Errorf("size %q: want a number and a unit such as MiB", s)
+	}
+	return int64(v * scale), nil
 }
 
 // Path is the file the store lives in ("" in memory).

@@ -26,7 +26,7 @@ func TestBenchSmoke(t *testing.T) {
 	table := out.String()
 	for _, want := range []string{
 		"| area | measure | result |", "generate 2000 tickets / 20000 events", "events/s",
-		"summary, 90 days", "by_agent, 90 days", "xlsx workbook", "Parquet lake", "commands/s", "p50 / p99", "peak RSS of the whole run",
+		"summary, 90 days", "by_agent, 90 days", "xlsx workbook", "events), memory_limit 200MB", "Parquet lake", "commands/s", "p50 / p99", "peak RSS of the whole run",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table has no %q:\n%s", want, table)
