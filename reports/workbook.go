@@ -469,8 +469,8 @@ var eventColumns = []column{{"Occurred", 16}, {"Ticket", 9}, {"Event", 16}, {"Ac
 // of Tickets and Events are written to temporary files (rowWriter), a
 // chunk per page of their order: bounded pages (maxTicketQueryRows,
 // eventPageRows) keep DuckDB's sorts small and spread a big sheet over
-// every CPU. Then the sheets are added in tab order, Tickets and Events as placeholders that
-// the zip step fills with their chunks (splice.go).
+// every CPU. Then the sheets are added in tab order, Tickets and Events as
+// placeholders that the zip step fills with their chunks (splice.go).
 func (b *builder) sheets(ctx context.Context, eng *metrics.Engine) error {
 	start := time.Now()
 	sheetRows := MaxSheetRows - 1

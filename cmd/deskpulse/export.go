@@ -6,10 +6,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/deskpulse/deskpulse/bench"
 	"github.com/deskpulse/deskpulse/config"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/reports"
@@ -96,7 +98,13 @@ func runExportReport(ctx context.Context, cfg *config.Config, fs *pflag.FlagSet,
 	if format == "xlsx" {
 		fmt.Printf(", %d events", events)
 	}
-	fmt.Printf(" (%s, %s) in %s\n", reports.FilterLabel(q), q.TZ, time.Since(start).Round(time.Millisecond))
+	fmt.Printf(" (%s, %s) in %s", reports.FilterLabel(q), q.TZ, time.Since(start).Round(time.Millisecond))
+	if runtime.GOOS == "linux" {
+		// the process's peak resident memory (VmHWM): what an export costs
+		// the machine, and what `deskpulse bench` reports of it
+		fmt.Printf(", peak memory %.0f MB", bench.PeakMB())
+	}
+	fmt.Println()
 	return nil
 }
 
