@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,13 +18,6 @@ func TestBenchSmoke(t *testing.T) {
 	var out, log bytes.Buffer
 	benchOut, benchLog = &out, &log
 	defer func() { benchOut, benchLog = os.Stdout, os.Stderr }()
-	// the child `deskpulse export xlsx` is this test binary (TestMain)
-	defer func(self func(context.Context, ...string) *exec.Cmd) { benchSelf = self }(benchSelf)
-	benchSelf = func(ctx context.Context, args ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "DESKPULSE_TEST_CHILD_ARGS="+strings.Join(args, " "))
-		return cmd
-	}
 	dir := t.TempDir()
 	args := []string{"bench", "--tickets", "2000", "--commands", "300", "--runs", "1", "--dir", dir}
 	if err := run(args, io.Discard, io.Discard); err != nil {

@@ -21,7 +21,8 @@ import (
 )
 
 // TestMain lets the test binary double as the deskpulse command, so that
-// the crash test can run a real server process and kill it.
+// the crash test can run a real server process and kill it, and the bench
+// harness its child export.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("DESKPULSE_TEST_CHILD_ARGS"); args != "" {
 		if err := run(strings.Fields(args), os.Stdout, os.Stderr); err != nil {
@@ -30,7 +31,16 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	benchSelf = childCommand
 	os.Exit(m.Run())
+}
+
+// childCommand is `deskpulse args...` run by this test binary (args
+// without spaces).
+func childCommand(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "DESKPULSE_TEST_CHILD_ARGS="+strings.Join(args, " "))
+	return cmd
 }
 
 func freeAddr(t *testing.T) string {
@@ -46,9 +56,8 @@ func freeAddr(t *testing.T) string {
 // is ready.
 func startServer(t *testing.T, db, addr string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "DESKPULSE_TEST_CHILD_ARGS=serve --db "+db+" --addr "+addr+" --config ../../config.yaml",
-		"DESKPULSE_DEMO_ON_EMPTY=false", "DESKPULSE_LOG_LEVEL=warn", "DESKPULSE_ADMIN_TOKEN="+testToken)
+	cmd := childCommand(context.Background(), "serve", "--db", db, "--addr", addr, "--config", "../../config.yaml")
+	cmd.Env = append(cmd.Env, "DESKPULSE_DEMO_ON_EMPTY=false", "DESKPULSE_LOG_LEVEL=warn", "DESKPULSE_ADMIN_TOKEN="+testToken)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
