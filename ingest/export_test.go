@@ -16,3 +16,6 @@ func ObserveNDJSON(opts ImportOptions, seen func(file string, duckdb bool)) Impo
 
 // EventJSONKeys are the keys DuckDB's reader of NDJSON vouches for.
 func EventJSONKeys() []string { return eventJSONKeys }
+
+// RowsText renders rows as text, as the package's tests compare tables.
+var RowsText = rowsText

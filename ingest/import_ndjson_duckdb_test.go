@@ -98,7 +98,7 @@ func importNDJSONFile(t *testing.T, name string, data []byte, seed string, opts 
 	return res
 }
 
-// tableText renders a query's rows, times in UTC.
+// tableText renders a query's rows (RowsText).
 func tableText(t *testing.T, st *store.Store, query string) string {
 	t.Helper()
 	rows, err := st.DB.Query(query)
@@ -106,29 +106,11 @@ func tableText(t *testing.T, st *store.Store, query string) string {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
-	values := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range values {
-		ptrs[i] = &values[i]
-	}
-	var b strings.Builder
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range values {
-			if tm, ok := v.(time.Time); ok {
-				v = tm.UTC().Format(time.RFC3339Nano)
-			}
-			fmt.Fprintf(&b, "%s=%v ", cols[i], v)
-		}
-		b.WriteByte('\n')
-	}
-	if err := rows.Err(); err != nil {
+	text, err := ingest.RowsText(rows)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.String()
+	return text
 }
 
 // sameResult fails unless the two imports did the same.

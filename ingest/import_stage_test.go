@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -197,40 +196,48 @@ func rowErrors(rows []RowError) string {
 	return strings.Join(out, "\n")
 }
 
-// dump renders a query's rows as text.
+// dump renders a query's rows as text (rowsText).
 func dump(t *testing.T, w *Writer, query string) string {
 	t.Helper()
-	var b bytes.Buffer
+	var text string
 	err := w.Exclusive(context.Background(), func(conn *sql.Conn) error {
 		rows, err := conn.QueryContext(context.Background(), query)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		cols, _ := rows.Columns()
-		values := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range values {
-			ptrs[i] = &values[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			for i, v := range values {
-				if tm, ok := v.(time.Time); ok {
-					v = tm.UTC().Format(time.RFC3339Nano)
-				}
-				fmt.Fprintf(&b, "%s=%v ", cols[i], v)
-			}
-			b.WriteByte('\n')
-		}
-		return rows.Err()
+		text, err = rowsText(rows)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b.String()
+	return text
+}
+
+// rowsText renders rows as text, a line per row of column=value, times in
+// UTC.
+func rowsText(rows *sql.Rows) (string, error) {
+	cols, _ := rows.Columns()
+	values := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range values {
+		ptrs[i] = &values[i]
+	}
+	var b strings.Builder
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		for i, v := range values {
+			if tm, ok := v.(time.Time); ok {
+				v = tm.UTC().Format(time.RFC3339Nano)
+			}
+			fmt.Fprintf(&b, "%s=%v ", cols[i], v)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), rows.Err()
 }
 
 // TestImportInvalidUTF8IsABadRow: a subject that is not UTF-8 (CSV bytes
