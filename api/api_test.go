@@ -25,6 +25,7 @@ type env struct {
 	path   string
 	st     *store.Store
 	w      *ingest.Writer
+	api    *api.Server
 	srv    *httptest.Server
 	client *http.Client
 }
@@ -49,7 +50,7 @@ func start(t testing.TB, path string) *env {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
-	e := &env{path: path, st: st, w: w, srv: srv, client: srv.Client()}
+	e := &env{path: path, st: st, w: w, api: s, srv: srv, client: srv.Client()}
 	t.Cleanup(e.stop)
 	return e
 }
@@ -59,6 +60,7 @@ func (e *env) stop() {
 		return
 	}
 	e.srv.Close()
+	e.api.Close()
 	e.w.Close()
 	e.st.Close()
 	e.srv = nil

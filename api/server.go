@@ -15,6 +15,7 @@ import (
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/sqlbox"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -23,6 +24,7 @@ type Server struct {
 	store   *store.Store
 	writer  *ingest.Writer
 	metrics *metrics.Engine
+	sql     *sqlbox.Box // analysts' SQL, apart from everything else
 	mux     *http.ServeMux
 
 	mu     sync.RWMutex
@@ -35,12 +37,30 @@ type Server struct {
 // New builds the API over an open store, its writer and the metrics engine.
 func New(ctx context.Context, st *store.Store, w *ingest.Writer, m *metrics.Engine) (*Server, error) {
 	s := &Server{store: st, writer: w, metrics: m, mux: http.NewServeMux(), agents: map[string]bool{}, teams: map[string]bool{}}
+	s.SetSQLSettings(sqlbox.Settings{})
 	if err := s.loadPeople(ctx); err != nil {
 		return nil, err
 	}
 	s.routes()
 	return s, nil
 }
+
+// SetSQLSettings bounds the SQL sandbox (config key sql); call it before
+// serving.
+func (s *Server) SetSQLSettings(set sqlbox.Settings) {
+	if s.sql != nil {
+		s.sql.Close()
+	}
+	var refresh func(context.Context) error
+	if s.metrics != nil {
+		refresh = s.metrics.Refresh
+	}
+	s.sql = sqlbox.New(s.store, refresh, set)
+}
+
+// Close stops what the server runs beside its handlers (the SQL
+// sandbox's process).
+func (s *Server) Close() error { return s.sql.Close() }
 
 // Mux is the router, so that other packages can add their pages and routes.
 func (s *Server) Mux() *http.ServeMux { return s.mux }

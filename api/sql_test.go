@@ -82,6 +82,16 @@ func TestReadOnlySQL(t *testing.T) {
 		`PRAGMA database_list`,
 		`CHECKPOINT`,
 		`SELECT 1; DELETE FROM events`,
+		`SELEC 1`,
+	} {
+		raw, _ := query(sqlBody(q, ""), "", 400)
+		if !strings.Contains(raw, `"code":"refused"`) {
+			t.Errorf("%s: %s", q, raw)
+		}
+	}
+	// Reads of anything but the documented relations fail: refused by the
+	// parse-tree check, or, past it, not there in the sandbox.
+	for _, q := range []string{
 		`SELECT * FROM read_csv('/etc/passwd')`,
 		`SELECT * FROM '/etc/passwd'`,
 		`SELECT * FROM read_text('/etc/hostname')`,
@@ -92,14 +102,11 @@ func TestReadOnlySQL(t *testing.T) {
 		`SELECT * FROM duckdb_settings()`,
 		`SELECT * FROM information_schema.tables`,
 		`SELECT * FROM other.events`,
-		`SELECT getenv('HOME')`,
-		`SELECT current_setting('home_directory')`,
 		`SELECT * FROM events WHERE ticket_id IN (SELECT * FROM read_parquet('x.parquet'))`,
 		`WITH x AS (SELECT * FROM read_json('/etc/passwd')) SELECT * FROM x`,
-		`SELEC 1`,
 	} {
 		raw, _ := query(sqlBody(q, ""), "", 400)
-		if !strings.Contains(raw, `"code":"refused"`) {
+		if !strings.Contains(raw, `"code":"refused"`) && !strings.Contains(raw, `"code":"query_failed"`) || strings.Contains(raw, "root:") {
 			t.Errorf("%s: %s", q, raw)
 		}
 	}
@@ -141,4 +148,97 @@ func importExample(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	decodeResp(t, resp, 200)
+}
+
+// TestSQLSandboxBoundary sends the outside review's exploits and their
+// kin for every table of the store that is not a documented relation:
+// shadowing the name by a CTE in another scope, quoting it, qualifying
+// it, reaching it through query() or a subquery. None may answer a row of
+// a private table, and files stay unreadable, however named. (On the
+// parse-tree filter this replaced, the CTE trick read password hashes,
+// session CSRF tokens, webhook secrets and files.)
+func TestSQLSandboxBoundary(t *testing.T) {
+	e := start(t, filepath.Join(t.TempDir(), "boundary.duckdb"))
+	importExample(t, e)
+	const marker = "SECRET-7f3a9"
+	for _, q := range []string{
+		`INSERT INTO users VALUES ('mallory@example.com', 'M', 'admin', '` + marker + `-hash', now(), NULL)`,
+		`INSERT INTO sessions VALUES ('` + marker + `-session', 'mallory@example.com', '` + marker + `-csrf', now(), now() + INTERVAL 1 DAY)`,
+		`INSERT INTO tokens VALUES ('` + marker + `-token', 'dp_x', 'mallory@example.com', '', now(), NULL)`,
+		`INSERT INTO webhooks VALUES ('w1', 'https://example.com/hook', '` + marker + `-webhook', ['ticket.created'], '', now(), NULL)`,
+		`INSERT INTO mail_outbox (id, template, recipients, subject, text_body, html_body, status, next_at, created_at)
+			VALUES ('m1', 't', ['a@example.com'], 's', 'status link /s/` + marker + `', '', 'pending', now(), now())`,
+	} {
+		if _, err := e.st.DB.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret.csv")
+	if err := os.WriteFile(secretFile, []byte("k\n"+marker+"-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	documented := map[string]bool{"events": true, "tickets": true, "metrics_tickets": true, "teams": true, "agents": true}
+	rows, err := e.st.DB.Query(`SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var private []string
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		if !documented[name] {
+			private = append(private, name)
+		}
+	}
+	rows.Close()
+	if len(private) < 10 {
+		t.Fatalf("only %d private tables found: %v", len(private), private)
+	}
+
+	var queries []string
+	for _, p := range append(private, secretFile, dir+"/*.csv") {
+		queries = append(queries,
+			`SELECT x.* FROM (WITH "`+p+`" AS (SELECT 1) SELECT 1) w, "`+p+`" x`,
+			`SELECT b.* FROM (WITH "`+p+`" AS (SELECT 1) SELECT 1) a, (SELECT * FROM "`+p+`") b`,
+			`SELECT * FROM (WITH "`+p+`" AS (SELECT 1) SELECT 1), '`+p+`'`,
+			`SELECT * FROM main."`+p+`"`,
+			`SELECT * FROM query('SELECT * FROM "`+p+`"')`,
+			`SELECT (SELECT count(*) FROM "`+p+`") FROM events`,
+		)
+	}
+	queries = append(queries,
+		`SELECT u.email,u.role,u.password_hash FROM (WITH users AS (SELECT 1) SELECT 1) x, users u`,
+		`SELECT * FROM read_text('`+secretFile+`')`,
+		`SELECT * FROM glob('`+dir+`/*')`,
+		`SELECT * FROM sniff_csv('`+secretFile+`')`,
+	)
+	for _, q := range queries {
+		b, _ := json.Marshal(q)
+		for _, format := range []string{"json", "csv", "arrow"} {
+			req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/sql", strings.NewReader(`{"sql":`+string(b)+`,"format":"`+format+`"}`))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := e.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || strings.Contains(string(raw), marker) {
+				t.Fatalf("%s (%s): status %d: %.300s", q, format, resp.StatusCode, raw)
+			}
+		}
+	}
+	// The documented relations still answer.
+	b, _ := json.Marshal(`SELECT count(*) FROM events JOIN tickets ON tickets.id = events.ticket_id JOIN metrics_tickets m ON m.ticket_id = tickets.id`)
+	resp, err := e.client.Post(e.srv.URL+"/api/v1/sql", "application/json", strings.NewReader(`{"sql":`+string(b)+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(raw), `"rows":[[7]]`) {
+		t.Fatalf("documented relations: %d %s", resp.StatusCode, raw)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/notify"
 	"github.com/deskpulse/deskpulse/reports"
+	"github.com/deskpulse/deskpulse/sqlbox"
 )
 
 // Config is every setting of deskpulse.
@@ -71,6 +72,8 @@ type Config struct {
 	// InboundMail is the SMTP listener of the e-mail channel (package
 	// mailin), off by default.
 	InboundMail mailin.Settings `mapstructure:"inbound_mail"`
+	// SQL bounds analysts' queries at /api/v1/sql (package sqlbox).
+	SQL sqlbox.Settings `mapstructure:"sql"`
 	// Metrics holds the reporting time zone, business calendars and SLA
 	// policies (top-level keys timezone, calendars and sla).
 	Metrics metrics.Config `mapstructure:",squash"`
@@ -95,6 +98,10 @@ var defaults = map[string]any{
 	"tls.key":             "",
 	"rules":               automation.DefaultRules(),
 	"routing.teams":       map[string]any{},
+
+	"sql.memory_limit":     "512MB",
+	"sql.threads":          1,
+	"sql.max_result_bytes": 64 << 20,
 
 	"webhooks.timeout":           "10s",
 	"webhooks.workers":           4,

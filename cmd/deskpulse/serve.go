@@ -95,6 +95,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.API, err = api.New(ctx, m.Store, m.Writer, m.Metrics); err != nil {
 		return err
 	}
+	m.API.SetSQLSettings(m.Config.SQL)
 	dashboards.Register(m.API.Mux(), m.Metrics, m.Store)
 	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Mux())
 	m.API.KBRoutes(m.Portal.KB) // /support, /kb, /api/v1/kb (docs/portal.md)
@@ -226,6 +227,9 @@ func (m *Main) Close() error {
 	}
 	if m.Automation != nil {
 		errs = append(errs, m.Automation.Close())
+	}
+	if m.API != nil {
+		errs = append(errs, m.API.Close()) // the SQL sandbox's process
 	}
 	if m.Writer != nil {
 		errs = append(errs, m.Writer.Close())
