@@ -103,8 +103,9 @@ func formatterJS(id, in, key string) string {
 // TestHostileValuesInBrowser stores, as an agent and a manager could,
 // values that try to break out of their place into every field that
 // reaches a dashboard, the ticket page or the knowledge base (ticket
-// subject, category, tags, custom fields, requester name, comment, CSAT
-// comment, team, agent name, KB article title), then opens the pages as
+// subject and description, category, tags, custom field names and
+// values, requester name, comment, CSAT comment, team, agent name, KB
+// article title; filter values in the URL), then opens the pages as
 // a signed-in admin in headless Chromium: no injected script runs, no
 // injected element or request appears, the policy reports no violation,
 // the values show as text and the charts still draw them.
@@ -126,7 +127,7 @@ func TestHostileValuesInBrowser(t *testing.T) {
 			"subject": evil("subject"), "description": evil("description"),
 			"requester_name": evil("requester"), "requester_email": "req@example.com",
 			"category": evil("category"), "tags": []string{evilTag}, "priority": "urgent",
-			"custom_fields": map[string]string{"order": evil("field")},
+			"custom_fields": map[string]string{"order": evil("field"), evil("fieldname"): "x"},
 			"team":          team, "assignee": "mallory@example.com",
 		})
 		n := int(tk["number"].(float64))
@@ -167,7 +168,7 @@ func TestHostileValuesInBrowser(t *testing.T) {
 		{path: "/dashboards/agents", charts: true, text: []string{agentName, team},
 			axis: map[string]string{"agents_workload": agentName}, tooltips: true},
 		{path: fmt.Sprintf("/tickets/%d", numbers[0]), text: []string{evil("subject"), evil("requester"), evil("category"),
-			strings.ToLower(evilTag), evil("field"), evil("description"), evil("comment"), evil("csat"), team}},
+			strings.ToLower(evilTag), evil("field"), evil("fieldname"), evil("description"), evil("comment"), evil("csat"), team}},
 	}
 	for _, p := range pages {
 		if p.charts {
