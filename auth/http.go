@@ -115,9 +115,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		} else {
-			cw := &cspWriter{ResponseWriter: w}
-			defer cw.finish()
-			w = cw
+			h.Set("Content-Security-Policy", PagePolicy)
 		}
 
 		user, viaCookie, csrf, err := g.authenticate(r)

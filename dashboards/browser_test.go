@@ -28,10 +28,12 @@ type browser struct {
 
 	mu       sync.Mutex
 	problems []string
+	urls     []string // every request, in order
 }
 
-func newBrowser(t *testing.T, serverURL string) *browser {
-	u, _ := url.Parse(serverURL)
+// newBrowser opens the tab signed in as e's admin.
+func newBrowser(t *testing.T, e *env) *browser {
+	u, _ := url.Parse(e.srv.URL)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), testtools.ChromiumOptions(t, 1440, 1000)...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
@@ -41,6 +43,10 @@ func newBrowser(t *testing.T, serverURL string) *browser {
 	b := &browser{ctx: ctx, host: u.Host}
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
+	}
+	httpOnly := true
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "deskpulse_session", Value: e.admin, URL: e.srv.URL, HTTPOnly: &httpOnly}); err != nil {
+		t.Fatalf("session cookie: %v", err)
 	}
 	messages := chromedp.Console(ctx)
 	requests := chromedp.Events(ctx, network.RequestWillBeSent)
@@ -59,6 +65,9 @@ func newBrowser(t *testing.T, serverURL string) *browser {
 			if err != nil {
 				return
 			}
+			b.mu.Lock()
+			b.urls = append(b.urls, ev.Request.URL)
+			b.mu.Unlock()
 			r, err := url.Parse(ev.Request.URL)
 			if err != nil || (r.Scheme != "data" && r.Scheme != "about" && r.Host != b.host) {
 				b.report("request to another host: %s", ev.Request.URL)
@@ -72,6 +81,13 @@ func (b *browser) report(format string, args ...any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.problems = append(b.problems, fmt.Sprintf(format, args...))
+}
+
+// requested lists the URLs the tab has requested.
+func (b *browser) requested() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.urls...)
 }
 
 // takeProblems returns and clears what went wrong since the last call.
@@ -173,7 +189,7 @@ func TestPagesInBrowser(t *testing.T) {
 	}
 	testtools.Chromium(t) // skip early, before loading demo data
 	e := startEnv(t, 4000)
-	b := newBrowser(t, e.srv.URL)
+	b := newBrowser(t, e)
 
 	for _, p := range dashboards.Pages {
 		t.Run(p.Key, func(t *testing.T) {

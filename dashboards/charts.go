@@ -9,6 +9,7 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 	"github.com/go-echarts/go-echarts/v2/render"
+	"github.com/go-echarts/go-echarts/v2/types"
 
 	"github.com/deskpulse/deskpulse/metrics"
 )
@@ -25,8 +26,8 @@ var colors = map[string]string{
 	"low": "#a0cbe8", "normal": "#4e79a7", "high": "#f28e2b", "urgent": "#e15759",
 }
 
-// Chart is one card of a page: a rendered go-echarts chart, or an empty
-// state when there is nothing to draw.
+// Chart is one card of a page: a go-echarts chart that app.js draws from
+// its options, or an empty state when there is nothing to draw.
 type Chart struct {
 	ID      string
 	Title   string
@@ -34,13 +35,19 @@ type Chart struct {
 	Wide    bool   // spans the whole row
 	Empty   string // set: no chart, this message instead
 	Element template.HTML
-	Script  template.HTML
+	// Options is the ECharts option object. The page writes it into a
+	// <script type="application/json"> data block, which html/template
+	// writes as HTML-safe JSON (<, > and & escaped): a stored value can
+	// neither close the block nor run, and no page needs an inline script
+	// (go-echarts' own snippet inlines the options unescaped into one).
+	Options map[string]any
 	Assets  []string // the scripts the chart needs (local paths)
 }
 
 // chartConfig is what every chart shares.
 type chartConfig interface {
 	RenderSnippet() render.ChartSnippet
+	JSON() map[string]any
 	GetAssets() opts.Assets
 }
 
@@ -48,14 +55,19 @@ func emptyChart(id, title, note string) *Chart {
 	return &Chart{ID: id, Title: title, Note: note, Empty: "No tickets in this range"}
 }
 
-// finish renders c into a card.
+// finish renders c into a card. RenderSnippet validates the chart (puts
+// the axis data in place) and writes its container; only then are the
+// options complete. Its Script is not used.
 func finish(c chartConfig, id, title, note string) *Chart {
 	s := c.RenderSnippet()
-	a := c.GetAssets()
-	ch := &Chart{ID: id, Title: title, Note: note, Element: template.HTML(s.Element), Script: template.HTML(s.Script)}
-	ch.Assets = append(ch.Assets, a.JSAssets.Values...)
+	ch := &Chart{ID: id, Title: title, Note: note, Element: template.HTML(s.Element), Options: c.JSON()}
+	ch.Assets = append(ch.Assets, c.GetAssets().JSAssets.Values...)
 	return ch
 }
+
+// jsFormatter names a formatter function of app.js (dpFormatters): the
+// options are data, so no code travels in them.
+func jsFormatter(name string) types.FuncStr { return types.FuncStr("dp:" + name) }
 
 // common are the options of every chart: a stable id, the local assets
 // host, the size, no animation (pages are read, not watched) and room for
@@ -148,9 +160,6 @@ func barData(vals []int64) []opts.BarData {
 	return out
 }
 
-// durationAxis formats a minutes axis in human units (app.js: dpDur).
-var durationFormatter = opts.FuncOpts(`function (v) { return dpDur(v); }`)
-
 func anyNonZero(vals ...[]int64) bool {
 	for _, vs := range vals {
 		for _, v := range vs {
@@ -218,7 +227,7 @@ func slaComplianceChart(id string, s *metrics.SLASeries) *Chart {
 		charts.WithYAxisOpts(opts.YAxis{Name: "% met", Type: "value", Min: 0, Max: 100,
 			AxisLabel: &opts.AxisLabel{Formatter: "{value} %"}}),
 		categoryX("", timeLabels(pts, s.Interval), 0),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", ValueFormatter: opts.FuncOpts(`function (v) { return v == null || v === '-' ? '–' : v.toFixed(1) + ' %'; }`)}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", ValueFormatter: jsFormatter("pct")}),
 	)...)
 	c.SetXAxis(timeLabels(pts, s.Interval)).
 		AddSeries("First response", nullableLine(fr), append(lineStyle("first_response"), charts.WithLineChartOpts(opts.LineChart{ConnectNulls: opts.Bool(true), ShowSymbol: opts.Bool(false)}))...).
@@ -336,7 +345,7 @@ func pctBarChart(id, title, note, key string, keys []string, vals []*float64) *C
 	)...)
 	c.SetXAxis(ks).AddSeries("CSAT score %", data,
 		charts.WithItemStyleOpts(opts.ItemStyle{Color: colors[key]}),
-		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "right", Formatter: string(opts.FuncOpts(`function (p) { return p.value.toFixed(1) + ' %'; }`))}),
+		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "right", Formatter: string(jsFormatter("pctLabel"))}),
 		charts.WithBarChartOpts(opts.BarChart{BarWidth: "60%"}))
 	c.XYReversal()
 	return finish(c, id, title, note)

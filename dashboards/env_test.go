@@ -8,21 +8,28 @@ import (
 	"time"
 
 	"github.com/deskpulse/deskpulse/api"
+	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/dashboards"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/portal"
 	"github.com/deskpulse/deskpulse/store"
 )
 
 // env is deskpulse as Main.Run builds it (store, writer, demo data,
-// metrics engine, API, dashboards on the API's mux) over a temporary DuckDB
-// file, behind a real HTTP server.
+// metrics engine, API, dashboards and portal on the API's mux, the auth
+// gate with its Content-Security-Policy in front) over a temporary DuckDB
+// file, behind a real HTTP server. admin is the session cookie of a signed-
+// in admin, as the browser tests use it.
 type env struct {
-	st  *store.Store
-	w   *ingest.Writer
-	m   *metrics.Engine
-	d   *dashboards.Dashboards
-	srv *httptest.Server
+	st    *store.Store
+	w     *ingest.Writer
+	m     *metrics.Engine
+	d     *dashboards.Dashboards
+	auth  *auth.Service
+	srv   *httptest.Server
+	admin string
 }
 
 func startEnv(tb testing.TB, tickets int) *env {
@@ -48,13 +55,30 @@ func startEnv(tb testing.TB, tickets int) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{st: st, w: w, m: m}
+	e := &env{st: st, w: w, m: m, auth: auth.New(st)}
 	e.d = dashboards.Register(a.Mux(), m, st)
-	e.srv = httptest.NewServer(a.Handler())
+	a.KBRoutes(portal.New(st, w, path).Register(a.Mux()).KB)
+	gate := auth.NewGate(e.auth, 0)
+	gate.Routes(a.Mux())
+	e.srv = httptest.NewServer(gate.Wrap(a.Handler()))
 	tb.Cleanup(func() {
 		e.srv.Close()
 		w.Close()
 		st.Close()
 	})
+	token := e.user(tb, "admin@example.com", model.RoleAdmin)
+	if e.admin, _, err = e.auth.SignIn(ctx, "admin@example.com", token); err != nil {
+		tb.Fatal(err)
+	}
 	return e
+}
+
+// user adds a user of role and returns its API token.
+func (e *env) user(tb testing.TB, email string, role model.Role) string {
+	tb.Helper()
+	token, err := e.auth.AddUser(context.Background(), "test", &model.User{Email: email, Name: string(role), Role: role})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return token
 }

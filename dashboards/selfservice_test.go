@@ -45,7 +45,7 @@ func TestSelfServicePanelInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := newBrowser(t, e.srv.URL)
+	b := newBrowser(t, e)
 	got := map[string]chartInfo{}
 	for _, c := range b.open(t, e.srv.URL+"/") {
 		got[c.ID] = c

@@ -102,7 +102,8 @@ var pageTpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE h
     {{- if eq .Kind "chart"}}{{$wide := .Wide}}{{$third := .Third}}{{with .Chart}}
     <article class="card{{if $wide}} wide{{end}}{{if $third}} third{{end}}" data-chart="{{.ID}}"{{if .Empty}} data-empty="true"{{end}}>
       <h2>{{.Title}}</h2><p class="note">{{.Note}}</p>
-      {{- if .Empty}}<div class="empty">{{.Empty}}</div>{{else}}{{.Element}}{{end}}
+      {{- if .Empty}}<div class="empty">{{.Empty}}</div>{{else}}{{.Element}}
+      <script type="application/json" data-chart-options="{{.ID}}">{{.Options}}</script>{{end}}
     </article>{{end}}
     {{- else if eq .Kind "risk"}}
     <article class="card wide" id="at-risk">
@@ -143,9 +144,6 @@ var pageTpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE h
   </section>
   <footer>Updated {{.Updated}} · rendered in {{.Duration.Milliseconds}} ms · <a href="/api/v1/metrics">metric definitions</a></footer>
 </main>
-{{- range .Blocks}}{{with .Chart}}{{if not .Empty}}
-{{.Script}}
-{{- end}}{{end}}{{end}}
 </body>
 </html>
 `))

@@ -2,7 +2,9 @@ package dashboards
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +76,56 @@ func TestMissingEChartsPage(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "make assets") || strings.Contains(b.String(), "<script") {
 		t.Errorf("the page without ECharts must name the make target and load no script:\n%s", b.String())
+	}
+}
+
+// TestChartOptionsAreHTMLSafeJSON: a stored value that reaches a chart
+// (here a category and a series label) is written into the page as
+// HTML-safe JSON in a data block: it cannot close the block or open a
+// script or comment, the page has no executable inline script, and the
+// block parses back to the exact value.
+func TestChartOptionsAreHTMLSafeJSON(t *testing.T) {
+	const hostile = "</script><script>window.__pwned=1</script><!--<script>\u2028\"'&"
+	parsed, _ := parseFilter(url.Values{}, time.UTC, time.Date(2026, 5, 20, 10, 0, 0, 0, time.UTC))
+	v := &View{Page: Pages[3], Pages: Pages, Filter: parsed, Options: &options{}, Blocks: []Block{
+		chartBlock(columnChart("volume_category", "By category", "", "tickets", "created", []string{hostile, "Billing"}, []int64{3, 1}), true),
+		chartBlock(pctBarChart("csat_by_team", "CSAT by team", "", "csat", []string{hostile}, []*float64{new(75.0)}), false),
+	}}
+	var buf bytes.Buffer
+	if err := pageTpl.Execute(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if strings.Contains(page, "__pwned=1</script>") || strings.Contains(page, "<!--<script>") {
+		t.Fatalf("the value is written raw:\n%s", page)
+	}
+	blocks := regexp.MustCompile(`(?s)<script type="application/json" data-chart-options="([a-z_]+)">(.*?)</script>`).FindAllStringSubmatch(page, -1)
+	if len(blocks) != 2 || blocks[0][1] != "volume_category" || blocks[1][1] != "csat_by_team" {
+		t.Fatalf("options blocks: %q", blocks)
+	}
+	for _, b := range blocks {
+		if strings.ContainsAny(b[2], "<>&") || strings.Contains(b[2], "\u2028") || strings.Contains(b[2], "__f__") {
+			t.Errorf("%s: options are not HTML-safe JSON data: %s", b[1], b[2])
+		}
+		var opts struct {
+			XAxis []struct{ Data []string } `json:"xAxis"`
+			YAxis []struct{ Data []string } `json:"yAxis"`
+		}
+		if err := json.Unmarshal([]byte(b[2]), &opts); err != nil {
+			t.Fatalf("%s: %v", b[1], err)
+		}
+		axis := append(opts.XAxis[0].Data, opts.YAxis[0].Data...)
+		if len(axis) == 0 || axis[0] != hostile {
+			t.Errorf("%s: axis %q, want the value back exactly", b[1], axis)
+		}
+	}
+	if strings.Contains(blocks[1][2], "function") || !strings.Contains(blocks[1][2], `"formatter":"dp:pctLabel"`) {
+		t.Errorf("the label formatter is not named for app.js: %s", blocks[1][2])
+	}
+	scripts := regexp.MustCompile(`<script[^>]*>`).FindAllString(page, -1)
+	for _, s := range scripts {
+		if !strings.Contains(s, ` src="/`) && !strings.Contains(s, `type="application/json"`) {
+			t.Errorf("executable inline script: %s", s)
+		}
 	}
 }

@@ -114,3 +114,36 @@ func TestAttachments(t *testing.T) {
 		t.Fatalf("agent: %s %v", r.Status, r.Header)
 	}
 }
+
+// TestAttachmentKeepsSandboxPolicy: a served attachment, through the real
+// gate, carries its own policy (no scripts, no plugins, a sandboxed
+// origin) and not the page policy, on the requester's link and on the
+// staff route alike.
+func TestAttachmentKeepsSandboxPolicy(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	fields := map[string]string{"email": "ann@example.com", "subject": "s", "description": "d"}
+	code, body := multipartPost(t, e.base+"/support/new", fields, map[string][]byte{"notes.txt": []byte("hello\n")})
+	link := linkRE.FindStringSubmatch(body)
+	if code != http.StatusCreated || link == nil {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	tk, _ := e.st.Ticket(ctx, "1")
+	atts, err := e.p.attachments(ctx, tk.ID)
+	if err != nil || len(atts) != 1 {
+		t.Fatalf("attachments %v %v", atts, err)
+	}
+	agent, _ := e.auth.AddUser(ctx, "test", &model.User{Email: "bob@example.com", Name: "Bob", Role: model.RoleAgent})
+	for _, c := range []struct{ url, bearer string }{
+		{e.base + link[1] + "/a/" + atts[0].ID, ""},
+		{e.base + "/support/attachments/" + atts[0].ID, agent},
+	} {
+		r := get(t, c.url, c.bearer)
+		if r.StatusCode != 200 {
+			t.Fatalf("%s: %s", c.url, r.Status)
+		}
+		if csp := r.Header.Values("Content-Security-Policy"); len(csp) != 1 || csp[0] != "default-src 'none'; sandbox" {
+			t.Errorf("%s: Content-Security-Policy %q, want only \"default-src 'none'; sandbox\"", c.url, csp)
+		}
+	}
+}

@@ -1,5 +1,7 @@
-// deskpulse dashboards: the filter bar keeps its state in the URL, tables
-// sort on a click, charts follow the window size. No other host is used.
+// deskpulse dashboards: charts are drawn from their options blocks, the
+// filter bar keeps its state in the URL, tables sort on a click, charts
+// follow the window size. No other host is used, and the pages have no
+// inline script: this file is all the code they run besides ECharts.
 "use strict";
 
 // dpDur formats minutes in human units, like the server does.
@@ -14,7 +16,34 @@ function dpDur(m) {
   return (neg ? "-" : "") + s;
 }
 
+// dpFormatters are the functions chart options name as "dp:<name>" in a
+// formatter (charts.go: jsFormatter); the options themselves are data.
+var dpFormatters = {
+  duration: dpDur,
+  pct: function (v) { return v == null || v === "-" ? "–" : v.toFixed(1) + " %"; },
+  pctLabel: function (p) { return p.value.toFixed(1) + " %"; }
+};
+
+// dpOptions parses a chart's options block, putting the named formatters
+// in place.
+function dpOptions(text) {
+  return JSON.parse(text, function (key, value) {
+    if ((key === "formatter" || key === "valueFormatter") && typeof value === "string" && value.lastIndexOf("dp:", 0) === 0 &&
+        Object.prototype.hasOwnProperty.call(dpFormatters, value.slice(3))) {
+      return dpFormatters[value.slice(3)];
+    }
+    return value;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  // Each chart card holds <script type="application/json"
+  // data-chart-options="<id>">: the ECharts options of the element <id>.
+  Array.prototype.forEach.call(document.querySelectorAll("script[data-chart-options]"), function (block) {
+    var el = document.getElementById(block.dataset.chartOptions);
+    if (el && window.echarts) echarts.init(el, null, { renderer: "canvas" }).setOption(dpOptions(block.textContent));
+  });
+
   var form = document.getElementById("filters");
   if (form) {
     var range = document.getElementById("f-range");
