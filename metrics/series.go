@@ -144,65 +144,6 @@ var dimensions = []struct{ name, col, label string }{
 	{"category", "coalesce(category, '')", "category"}, {"channel", "channel", "channel"}, {"type", "type", "ticket type"},
 }
 
-// List names every series and breakdown that Series answers, plus the summary.
-func (e *Engine) List() []Definition {
-	defs := []Definition{
-		{"summary", "summary", "Headline KPIs of the range and the previous period of equal length (GET /api/v1/metrics/summary).", "mixed"},
-		{"volume", "series", "Tickets created and distinct tickets resolved per interval.", "tickets"},
-		{"backlog", "series", "Tickets created before and not resolved or closed at the end of each interval.", "tickets"},
-		{"backlog_age", "distribution", "Tickets unresolved at the end of the range by age since creation.", "tickets"},
-		{"created_heatmap", "distribution", "Tickets created in the range by local weekday and hour.", "tickets"},
-	}
-	for _, d := range durationDefs {
-		defs = append(defs, Definition{d.name, "series", d.description + " Count, mean, p50, p90 per interval, calendar and business minutes.", "minutes"})
-	}
-	defs = append(defs,
-		Definition{"sla_compliance", "series", "SLA targets achieved and breached per interval (by decision instant), active at each interval's end, compliance %.", "targets"},
-		Definition{"csat", "series", "CSAT responses, satisfied (4-5), score % and response rate % per interval.", "ratings"},
-		Definition{"durations", "distribution", "Every duration over the range (first response, first and full resolution, requester wait, agent wait, on hold, agent work) and agent replies per resolved ticket.", "minutes"},
-	)
-	for _, d := range dimensions {
-		defs = append(defs, Definition{"by_" + d.name, "breakdown", "Created, assigned, resolved, backlog, median first response and resolution, SLA %, CSAT %, reopens by " + d.label + ".", "mixed"})
-	}
-	defs = append(defs, Definition{"agents", "breakdown", "The agent table: by_agent.", "mixed"})
-	return defs
-}
-
-// Series computes one named series or breakdown (see List).
-func (e *Engine) Series(ctx context.Context, name string, q Query) (any, error) {
-	if !slices.ContainsFunc(e.List(), func(d Definition) bool { return d.Name == name }) {
-		return nil, fmt.Errorf("metric %q: %w", name, model.ErrNotFound)
-	}
-	k, err := e.prepare(ctx, &q)
-	if err != nil {
-		return nil, err
-	}
-	switch name {
-	case "summary":
-		return e.Summary(ctx, q)
-	case "volume":
-		return e.volume(ctx, &q, k)
-	case "backlog":
-		return e.backlog(ctx, &q, k)
-	case "backlog_age":
-		return e.backlogAge(ctx, &q, k)
-	case "created_heatmap":
-		return e.heatmap(ctx, &q, k)
-	case "sla_compliance":
-		return e.slaSeries(ctx, &q, k)
-	case "csat":
-		return e.csatSeries(ctx, &q, k)
-	case "durations":
-		return e.durations(ctx, &q, k)
-	case "agents":
-		return e.breakdown(ctx, &q, k, "agent")
-	}
-	if d, ok := strings.CutPrefix(name, "by_"); ok {
-		return e.breakdown(ctx, &q, k, d)
-	}
-	return e.durationSeries(ctx, &q, k, durationByName(name))
-}
-
 // perBucket runs aggregates grouped by the bucket of col over the rows of
 // from (a table expression) whose col is in the range; it returns rows by
 // bucket key.
@@ -434,8 +375,8 @@ func (e *Engine) slaSeries(ctx context.Context, q *Query, k time.Time) (*SLASeri
 	rp := period{q.From, q.To}
 	for i, p := range []string{"fr", "res"} {
 		var s sel
-		per[i].achieved = s.add(fmt.Sprintf("count(*) FILTER (%s_o = 'achieved')", p))
-		per[i].breach = s.add(fmt.Sprintf("count(*) FILTER (%s_o = 'breached')", p))
+		per[i].achieved = s.add("count(*) FILTER (" + slaIs(p, "achieved") + ")")
+		per[i].breach = s.add("count(*) FILTER (" + slaIs(p, "breached") + ")")
 		var o sel
 		o.add("count(*)")
 		// the three queries of each target run at the same time; X_d in the
@@ -489,8 +430,8 @@ func (e *Engine) slaSeries(ctx context.Context, q *Query, k time.Time) (*SLASeri
 
 func (e *Engine) csatSeries(ctx context.Context, q *Query, k time.Time) (*CSATSeries, error) {
 	var s sel
-	resp := s.add("count(*) FILTER (csat_score IS NOT NULL)")
-	sat := s.add("count(*) FILTER (csat_score >= 4)")
+	resp := s.add("count(*) FILTER (" + csatRated + ")")
+	sat := s.add("count(*) FILTER (" + csatSatisfied + ")")
 	rows, err := e.perBucket(ctx, q, k, "t", "csat_at", "true", &s)
 	if err != nil {
 		return nil, err
@@ -545,11 +486,13 @@ func (e *Engine) breakdown(ctx context.Context, q *Query, k time.Time, dim strin
 		{"quantile_cont(frt_min, 0.5)", ov + p.has("first_reply_at"), func(b *BreakdownRow, r []any) { b.FirstResponseMedian = round2(asFloat(r[0])) }},
 		{"quantile_cont(res_min, 0.5)", ov + p.has("resolved_at"), func(b *BreakdownRow, r []any) { b.ResolutionMedian = round2(asFloat(r[0])) }},
 		// X_d in range implies X_dec_at in range
-		{fmt.Sprintf(`count(*) FILTER (fr_o = 'achieved' AND %s) + count(*) FILTER (res_o = 'achieved' AND %s),
-			count(*) FILTER (fr_o = 'breached' AND %s) + count(*) FILTER (res_o = 'breached' AND %s)`, p.has("fr_d"), p.has("res_d"), p.has("fr_d"), p.has("res_d")),
+		{fmt.Sprintf(`count(*) FILTER (%s AND %s) + count(*) FILTER (%s AND %s),
+			count(*) FILTER (%s AND %s) + count(*) FILTER (%s AND %s)`,
+			slaIs("fr", "achieved"), p.has("fr_d"), slaIs("res", "achieved"), p.has("res_d"),
+			slaIs("fr", "breached"), p.has("fr_d"), slaIs("res", "breached"), p.has("res_d")),
 			ov + "(" + p.has("fr_dec_at") + " OR " + p.has("res_dec_at") + ")",
 			func(b *BreakdownRow, r []any) { a, br := asInt(r[0]), asInt(r[1]); b.SLACompliancePct = pct(a, a+br) }},
-		{"count(*) FILTER (csat_score IS NOT NULL), count(*) FILTER (csat_score >= 4)", ov + p.has("csat_at"),
+		{"count(*) FILTER (" + csatRated + "), count(*) FILTER (" + csatSatisfied + ")", ov + p.has("csat_at"),
 			func(b *BreakdownRow, r []any) { b.CSATScorePct = pct(asInt(r[1]), asInt(r[0])) }},
 		{fmt.Sprintf("count(*) FILTER (%s)", resolvedIn(p)), ov + "(" + p.has("first_resolved_at") + " OR NOT simple)",
 			func(b *BreakdownRow, r []any) { b.TicketsResolved = asInt(r[0]) }},

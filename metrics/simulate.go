@@ -68,12 +68,13 @@ func (e *Engine) Simulate(ctx context.Context, req SimulateRequest) (*SimulateRe
 	for _, target := range []string{"fr", "res"} {
 		query := fmt.Sprintf(`WITH s AS (SELECT *%[1]s FROM (%[2]s)), a AS (SELECT *%[1]s FROM %[3]s WHERE ticket_id IN (SELECT ticket_id FROM s))
 			SELECT coalesce(s.%[4]s_policy, '') AS policy, s.priority,
-				count(*) FILTER (s.%[4]s_o = 'achieved' AND %[5]s), count(*) FILTER (s.%[4]s_o = 'breached' AND %[5]s),
+				count(*) FILTER (%[8]s AND %[5]s), count(*) FILTER (%[9]s AND %[5]s),
 				count(*) FILTER (s.%[4]s_policy IS NOT NULL AND s.created_at < %[7]s AND (s.%[4]s_d IS NULL OR s.%[4]s_d >= %[7]s)),
-				count(*) FILTER (a.%[4]s_o = 'achieved' AND %[6]s), count(*) FILTER (a.%[4]s_o = 'breached' AND %[6]s),
+				count(*) FILTER (%[10]s AND %[6]s), count(*) FILTER (%[11]s AND %[6]s),
 				count(*) FILTER (a.%[4]s_policy IS NOT NULL AND a.created_at < %[7]s AND (a.%[4]s_d IS NULL OR a.%[4]s_d >= %[7]s))
 			FROM s JOIN a USING (ticket_id) GROUP BY ALL`,
-			slaCols(k), sim, actual, target, p.has("s."+target+"_d"), p.has("a."+target+"_d"), tsLit(minTime(q.To, k)))
+			slaCols(k), sim, actual, target, p.has("s."+target+"_d"), p.has("a."+target+"_d"), tsLit(minTime(q.To, k)),
+			slaIs("s."+target, "achieved"), slaIs("s."+target, "breached"), slaIs("a."+target, "achieved"), slaIs("a."+target, "breached"))
 		res, err := e.rows(ctx, query)
 		if err != nil {
 			return nil, err

@@ -108,8 +108,8 @@ func (s *sel) sla(prefix string, p period, k time.Time) func(row []any) SLATarge
 
 // decided counts the targets achieved and breached in p (range aggregates).
 func (s *sel) decided(prefix string, p period) func(row []any) SLATarget {
-	a := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_o = 'achieved' AND %[2]s)", prefix, p.has(prefix+"_d")))
-	b := s.add(fmt.Sprintf("count(*) FILTER (%[1]s_o = 'breached' AND %[2]s)", prefix, p.has(prefix+"_d")))
+	a := s.add(fmt.Sprintf("count(*) FILTER (%s AND %s)", slaIs(prefix, "achieved"), p.has(prefix+"_d")))
+	b := s.add(fmt.Sprintf("count(*) FILTER (%s AND %s)", slaIs(prefix, "breached"), p.has(prefix+"_d")))
 	return func(row []any) SLATarget {
 		t := SLATarget{Achieved: asInt(row[a]), Breached: asInt(row[b])}
 		t.CompliancePct = pct(t.Achieved, t.Achieved+t.Breached)
@@ -279,8 +279,8 @@ func (e *Engine) figures(ctx context.Context, q *Query, k time.Time, periods []p
 	frt := pf.duration(durationByName("first_response_minutes"), "")
 	firstRes := p1.duration(durationByName("first_resolution_minutes"), "")
 	fullRes := p2.duration(durationByName("resolution_minutes"), "")
-	resp := pcs.add("count(*) FILTER (csat_score IS NOT NULL)")
-	sat := pcs.add("count(*) FILTER (csat_score >= 4)")
+	resp := pcs.add("count(*) FILTER (" + csatRated + ")")
+	sat := pcs.add("count(*) FILTER (" + csatSatisfied + ")")
 	type reader func(r [][][]any, f *Figures)
 	var readers []reader
 	for i, p := range periods {
