@@ -30,43 +30,53 @@ func slaIs(target, outcome string) string {
 // how Series computes it.
 type metric struct {
 	Definition
-	compute func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error)
+	compute computeFunc
+}
+
+type computeFunc func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error)
+
+// typed makes a computeFunc of a method that returns the metric's own type.
+func typed[T any](f func(*Engine, context.Context, *Query, time.Time) (T, error)) computeFunc {
+	return func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return f(e, ctx, q, k) }
 }
 
 // catalog is every metric Series answers, in the order List gives them:
 // one place from a metric's name to its definition. The duration series
 // come from durationDefs and the breakdowns from dimensions.
 var catalog = sync.OnceValue(func() []metric {
+	def := func(name, kind, unit, description string) Definition {
+		return Definition{Name: name, Kind: kind, Unit: unit, Description: description}
+	}
 	ms := []metric{
-		{Definition{"summary", "summary", "Headline KPIs of the range and the previous period of equal length (GET /api/v1/metrics/summary).", "mixed"},
-			func(e *Engine, ctx context.Context, q *Query, _ time.Time) (any, error) { return e.Summary(ctx, *q) }},
-		{Definition{"volume", "series", "Tickets created and distinct tickets resolved per interval.", "tickets"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.volume(ctx, q, k) }},
-		{Definition{"backlog", "series", "Tickets created before and not resolved or closed at the end of each interval.", "tickets"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.backlog(ctx, q, k) }},
-		{Definition{"backlog_age", "distribution", "Tickets unresolved at the end of the range by age since creation.", "tickets"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.backlogAge(ctx, q, k) }},
-		{Definition{"created_heatmap", "distribution", "Tickets created in the range by local weekday and hour.", "tickets"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.heatmap(ctx, q, k) }},
+		{def("summary", "summary", "mixed", "Headline KPIs of the range and the previous period of equal length (GET /api/v1/metrics/summary)."),
+			typed(func(e *Engine, ctx context.Context, q *Query, _ time.Time) (*Summary, error) {
+				return e.Summary(ctx, *q)
+			})},
+		{def("volume", "series", "tickets", "Tickets created and distinct tickets resolved per interval."), typed((*Engine).volume)},
+		{def("backlog", "series", "tickets", "Tickets created before and not resolved or closed at the end of each interval."), typed((*Engine).backlog)},
+		{def("backlog_age", "distribution", "tickets", "Tickets unresolved at the end of the range by age since creation."), typed((*Engine).backlogAge)},
+		{def("created_heatmap", "distribution", "tickets", "Tickets created in the range by local weekday and hour."), typed((*Engine).heatmap)},
 	}
 	for _, d := range durationDefs {
-		ms = append(ms, metric{Definition{d.name, "series", d.description + " Count, mean, p50, p90 per interval, calendar and business minutes.", "minutes"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.durationSeries(ctx, q, k, d) }})
+		ms = append(ms, metric{def(d.name, "series", "minutes", d.description+" Count, mean, p50, p90 per interval, calendar and business minutes."),
+			typed(func(e *Engine, ctx context.Context, q *Query, k time.Time) (*DurationSeries, error) {
+				return e.durationSeries(ctx, q, k, d)
+			})})
 	}
 	ms = append(ms,
-		metric{Definition{"sla_compliance", "series", "SLA targets achieved and breached per interval (by decision instant), active at each interval's end, compliance %.", "targets"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.slaSeries(ctx, q, k) }},
-		metric{Definition{"csat", "series", "CSAT responses, satisfied (4-5), score % and response rate % per interval.", "ratings"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.csatSeries(ctx, q, k) }},
-		metric{Definition{"durations", "distribution", "Every duration over the range (first response, first and full resolution, requester wait, agent wait, on hold, agent work) and agent replies per resolved ticket.", "minutes"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.durations(ctx, q, k) }},
+		metric{def("sla_compliance", "series", "targets", "SLA targets achieved and breached per interval (by decision instant), active at each interval's end, compliance %."), typed((*Engine).slaSeries)},
+		metric{def("csat", "series", "ratings", "CSAT responses, satisfied (4-5), score % and response rate % per interval."), typed((*Engine).csatSeries)},
+		metric{def("durations", "distribution", "minutes", "Every duration over the range (first response, first and full resolution, requester wait, agent wait, on hold, agent work) and agent replies per resolved ticket."), typed((*Engine).durations)},
 	)
-	for _, d := range dimensions {
-		ms = append(ms, metric{Definition{"by_" + d.name, "breakdown", "Created, assigned, resolved, backlog, median first response and resolution, SLA %, CSAT %, reopens by " + d.label + ".", "mixed"},
-			func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.breakdown(ctx, q, k, d.name) }})
+	breakdownBy := func(dim string) computeFunc {
+		return typed(func(e *Engine, ctx context.Context, q *Query, k time.Time) (*Breakdown, error) {
+			return e.breakdown(ctx, q, k, dim)
+		})
 	}
-	return append(ms, metric{Definition{"agents", "breakdown", "The agent table: by_agent.", "mixed"},
-		func(e *Engine, ctx context.Context, q *Query, k time.Time) (any, error) { return e.breakdown(ctx, q, k, "agent") }})
+	for _, d := range dimensions {
+		ms = append(ms, metric{def("by_"+d.name, "breakdown", "mixed", "Created, assigned, resolved, backlog, median first response and resolution, SLA %, CSAT %, reopens by "+d.label+"."), breakdownBy(d.name)})
+	}
+	return append(ms, metric{def("agents", "breakdown", "mixed", "The agent table: by_agent."), breakdownBy("agent")})
 })
 
 func metricByName(name string) (metric, bool) {

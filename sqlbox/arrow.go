@@ -162,4 +162,3 @@ func (c *child) apply(ctx context.Context, table, mode, key, after string, body 
 		return run(`COMMIT`)
 	})
 }
-

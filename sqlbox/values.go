@@ -25,9 +25,9 @@ func (c *child) checkSelect(ctx context.Context, q string) error {
 		return err
 	}
 	var parsed struct {
-		Error        bool              `json:"error"`
-		ErrorType    string            `json:"error_type"`
-		ErrorMessage string            `json:"error_message"`
+		Error        bool             `json:"error"`
+		ErrorType    string           `json:"error_type"`
+		ErrorMessage string           `json:"error_message"`
 		Statements   []map[string]any `json:"statements"`
 	}
 	if err := json.Unmarshal([]byte(tree), &parsed); err != nil {
