@@ -110,7 +110,7 @@ func TestImportBlankRunsKeepLineNumbers(t *testing.T) {
 // a subject, which encoding/json would turn into U+FFFD) is refused with
 // its number and where, by the Go reader and for a file on disk (which
 // DuckDB's reader leaves to the Go one); with skip the others are stored
-// and the bad line is not.
+// and the bad line is not. A CSV row that is not UTF-8 is refused too.
 func TestImportRefusesInvalidUTF8(t *testing.T) {
 	ctx := context.Background()
 	st, w := openImport(t)
@@ -137,5 +137,18 @@ func TestImportRefusesInvalidUTF8(t *testing.T) {
 	var n int
 	if err := st.DB.QueryRow(`SELECT count(*) FROM events WHERE ticket_id = 'U-2' OR contains(subject, '\ufffd')`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the bad line was stored: %d %v", n, err)
+	}
+
+	// CSV keeps the bytes, and the event checks refuse the row.
+	m, err := ingest.LoadMapping("../examples/mappings/tickets-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv := "Ticket ID,Subject,Requester,Created at,First reply at,Solved at,Closed at,Priority,Via,Group,Assignee,Satisfaction\n" +
+		"201,Caf\xff,ann@example.com,2026-03-02 09:00,,,,High,Email,IT,bob@example.com,\n"
+	_, err = w.Import(ctx, []ingest.Input{{Name: "latin1.csv", R: strings.NewReader(csv)}}, ingest.ImportOptions{Mapping: m})
+	var ie *ingest.ImportError
+	if !errors.As(err, &ie) || ie.Rows[0].File != "latin1.csv" || ie.Rows[0].Line != 2 || ie.Rows[0].Reason != "subject: must be valid UTF-8 of at most 500 bytes" {
+		t.Fatalf("CSV: %v", err)
 	}
 }
