@@ -18,6 +18,11 @@ import (
 // `deskpulse import`.
 const maxImportBody = 1 << 30
 
+// SetImportMaxInflated sets what the compressed files of one import may
+// inflate to in all (import.max_inflated_bytes; 0: the ingest default).
+// An upload keeps to maxImportBody as well, compressed or not.
+func (s *Server) SetImportMaxInflated(n int64) { s.importMaxInflated = n }
+
 // maxReportedRows bounds the bad rows listed in one answer.
 const maxReportedRows = 1000
 
@@ -33,6 +38,10 @@ const maxReportedRows = 1000
 func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	opts := ingest.ImportOptions{Format: q.Get("format"), Profile: q.Get("profile")}
+	opts.MaxInflated = maxImportBody
+	if s.importMaxInflated > 0 {
+		opts.MaxInflated = min(s.importMaxInflated, maxImportBody)
+	}
 	switch opts.Format {
 	case "", "ndjson", "csv", "parquet":
 	default:
@@ -90,6 +99,7 @@ func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
 	sum, err := s.writer.Import(r.Context(), inputs, opts)
 	var ie *ingest.ImportError
 	var tooLarge *http.MaxBytesError
+	var inflated *ingest.InflatedTooLargeError
 	switch {
 	case errors.As(err, &ie):
 		rows := ie.Rows[:min(len(ie.Rows), maxReportedRows)]
@@ -103,6 +113,11 @@ func (s *Server) importEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.As(err, &tooLarge):
 		writeTooLarge(w, r)
+		return
+	case errors.As(err, &inflated):
+		writeError(w, r, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file",
+			Message: fmt.Sprintf("%s inflates past %d bytes, the limit of one import (import.max_inflated_bytes, at most %d over the API); nothing imported",
+				inflated.File, inflated.Limit, int64(maxImportBody))})
 		return
 	case err != nil:
 		writeError(w, r, badRequest("", "import failed: %v", err))

@@ -32,6 +32,8 @@ type Server struct {
 	teams  map[string]bool
 
 	numbers sync.Map // ticket number -> id
+
+	importMaxInflated int64 // import.max_inflated_bytes (SetImportMaxInflated)
 }
 
 // New builds the API over an open store, its writer and the metrics engine.

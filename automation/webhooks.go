@@ -13,11 +13,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/deskpulse/deskpulse/ingest"
@@ -45,6 +48,11 @@ type WebhookSettings struct {
 		Backoff    time.Duration `mapstructure:"backoff"`     // first wait, doubling; default 30s
 		MaxBackoff time.Duration `mapstructure:"max_backoff"` // default 1h
 	} `mapstructure:"retry"`
+	// AllowPrivate lets deliveries go to loopback, private, link-local and
+	// the other internal addresses (see refusedTarget); by default they are
+	// refused, so that a webhook cannot reach the server's own or its
+	// network's services.
+	AllowPrivate bool `mapstructure:"allow_private"`
 }
 
 func (s *WebhookSettings) defaults() {
@@ -134,8 +142,71 @@ type Webhooks struct {
 
 func newWebhooks(st *store.Store, cfg WebhookSettings) *Webhooks {
 	cfg.defaults()
-	return &Webhooks{st: st, cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, now: time.Now,
+	return &Webhooks{st: st, cfg: cfg, client: webhookClient(cfg), now: time.Now,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// webhookClient sends the deliveries. Unless private targets are allowed,
+// its dialer refuses every connection to an internal address: the check
+// is on the address actually connected to, after DNS, for each redirect
+// too, so neither a name that resolves (or rebinds) to 127.0.0.1 nor a
+// redirect there gets through. No proxy from the environment: it would
+// connect on deskpulse's behalf, past the check.
+func webhookClient(cfg WebhookSettings) *http.Client {
+	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
+	if !cfg.AllowPrivate {
+		dialer.Control = func(network, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return fmt.Errorf("webhook target %s: %w", address, err)
+			}
+			if kind := refusedTarget(ap.Addr()); kind != "" {
+				return &privateTargetError{addr: ap.Addr(), kind: kind}
+			}
+			return nil
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = dialer.DialContext
+	return &http.Client{Timeout: cfg.Timeout, Transport: tr}
+}
+
+// privateTargetError is a delivery refused for its address; retrying
+// would not help, so the delivery fails at once.
+type privateTargetError struct {
+	addr netip.Addr
+	kind string
+}
+
+func (e *privateTargetError) Error() string {
+	return fmt.Sprintf("refused: %s is %s address (webhooks.allow_private is false)", e.addr, e.kind)
+}
+
+// cgnat is the shared address space of carrier-grade NAT (RFC 6598);
+// thisNetwork is 0.0.0.0/8, which Linux connects to this host.
+var cgnat, thisNetwork = netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("0.0.0.0/8")
+
+// refusedTarget says what kind of internal address ip is ("a loopback",
+// "a private", ...), or "" for a public one. IPv4-mapped IPv6 addresses
+// (::ffff:127.0.0.1) count as the IPv4 address they carry.
+func refusedTarget(ip netip.Addr) string {
+	ip = ip.Unmap()
+	switch {
+	case ip.IsLoopback():
+		return "a loopback"
+	case ip.IsPrivate(): // 10/8, 172.16/12, 192.168/16, fc00::/7
+		return "a private"
+	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(): // 169.254/16, fe80::/10
+		return "a link-local"
+	case ip.IsUnspecified(), thisNetwork.Contains(ip):
+		return "an unspecified"
+	case ip.IsMulticast(), ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "a multicast or broadcast"
+	case cgnat.Contains(ip):
+		return "a shared (carrier-grade NAT)"
+	}
+	return ""
 }
 
 func (h *Webhooks) load(ctx context.Context) error {
@@ -203,6 +274,17 @@ func (h *Webhooks) Create(ctx context.Context, w *Webhook) (*Webhook, error) {
 	u, err := url.Parse(w.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, model.Invalid("url", "must be an http or https URL")
+	}
+	if !h.cfg.AllowPrivate {
+		// An address written in the URL is refused now; a name is checked
+		// when each delivery connects.
+		host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+		if ip, err := netip.ParseAddr(host); err == nil && refusedTarget(ip) != "" {
+			return nil, model.Invalid("url", "%s is %s address; webhooks may not target it (webhooks.allow_private)", ip, refusedTarget(ip))
+		}
+		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			return nil, model.Invalid("url", "%s is this machine; webhooks may not target it (webhooks.allow_private)", host)
+		}
 	}
 	if len(w.Events) == 0 {
 		return nil, model.Invalid("events", `list the event types (%s), or "*" for all`, strings.Join(eventNames(), ", "))
@@ -499,7 +581,11 @@ func (h *Webhooks) record(ctx context.Context, id string, attempts, code int, se
 	if errors.As(sendErr, &ue) {
 		msg = ue.Err.Error()
 	}
-	if attempts >= h.cfg.Retry.Attempts {
+	var refused *privateTargetError
+	if errors.As(sendErr, &refused) {
+		msg = refused.Error() // without the dialer's words around it
+	}
+	if attempts >= h.cfg.Retry.Attempts || refused != nil {
 		slog.Warn("webhooks: delivery failed for good", "delivery", id, "attempts", attempts, "err", msg)
 		_, err := h.st.DB.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', attempts = ?, last_status = ?, last_error = ? WHERE id = ?`,
 			attempts, status, msg, id)

@@ -66,8 +66,11 @@ func (r *receiver) requests() []received {
 
 func (r *receiver) setDown(down bool) { r.mu.Lock(); r.down = down; r.mu.Unlock() }
 
+// fastRetries are short timeouts and waits, with private targets allowed:
+// the receivers are test servers on 127.0.0.1.
 func fastRetries(attempts int) automation.WebhookSettings {
 	var s automation.WebhookSettings
+	s.AllowPrivate = true
 	s.Timeout = 2 * time.Second
 	s.Retry.Attempts, s.Retry.Backoff, s.Retry.MaxBackoff = attempts, 20*time.Millisecond, 100*time.Millisecond
 	return s
@@ -272,5 +275,80 @@ func TestWebhooksConcurrent(t *testing.T) {
 		if d.Status != "delivered" || d.Attempts != 1 {
 			t.Fatalf("slow delivery: %+v", d)
 		}
+	}
+}
+
+// TestWebhooksRefusePrivateTargets: by default a subscription to an
+// internal address written in the URL is refused with a 400 naming url,
+// and a delivery that would connect to one (a subscription made while
+// they were allowed, a rule's webhook action) fails at once with the
+// reason recorded, the receiver never called.
+func TestWebhooksRefusePrivateTargets(t *testing.T) {
+	const secret = "private-secret-0123456"
+	recv := newReceiver(t, secret, 0)
+	rules := mustRules(t, `{"name":"to-loopback","trigger":"created","conditions":[],
+		"actions":[{"type":"webhook","url":"`+recv.srv.URL+`","secret":"`+secret+`"}]}`)
+	s := fastRetries(5)
+	e := newEnv(t, automation.Options{Rules: rules, Webhooks: s})
+	var hook automation.Webhook
+	e.call("POST", "/api/v1/webhooks", `{"url":"`+recv.srv.URL+`","events":["created"],"secret":"`+secret+`"}`, 201, &hook)
+	e.opts.Webhooks.AllowPrivate = false
+	e.restart()
+
+	for target, want := range map[string]string{
+		"http://127.0.0.1:9/x":           "127.0.0.1 is a loopback address",
+		"http://127.8.9.10/":             "127.8.9.10 is a loopback address",
+		"http://[::1]:8080/":             "::1 is a loopback address",
+		"http://[::ffff:127.0.0.1]/":     "::ffff:127.0.0.1 is a loopback address",
+		"http://10.1.2.3/":               "10.1.2.3 is a private address",
+		"https://172.16.0.1/":            "172.16.0.1 is a private address",
+		"http://192.168.1.1/":            "192.168.1.1 is a private address",
+		"http://[fd12:3456::1]/":         "fd12:3456::1 is a private address",
+		"http://[::ffff:192.168.0.1]/":   "::ffff:192.168.0.1 is a private address",
+		"http://169.254.169.254/latest/": "169.254.169.254 is a link-local address",
+		"http://[fe80::1]/":              "fe80::1 is a link-local address",
+		"http://0.0.0.0:8080/":           "0.0.0.0 is an unspecified address",
+		"http://[::]/":                   ":: is an unspecified address",
+		"http://239.1.2.3/":              "239.1.2.3 is a multicast or broadcast address",
+		"http://224.0.0.1/":              "224.0.0.1 is a link-local address",
+		"http://255.255.255.255/":        "255.255.255.255 is a multicast or broadcast address",
+		"http://0.1.2.3/":                "0.1.2.3 is an unspecified address",
+		"http://100.64.0.1/":             "100.64.0.1 is a shared (carrier-grade NAT) address",
+		"http://localhost:8080/":         "localhost is this machine",
+		"http://api.localhost./":         "api.localhost is this machine",
+	} {
+		var got struct {
+			Error struct{ Code, Field, Message string }
+		}
+		e.call("POST", "/api/v1/webhooks", `{"url":"`+target+`","events":["created"]}`, 400, &got)
+		if got.Error.Field != "url" || got.Error.Message != "url: "+want+"; webhooks may not target it (webhooks.allow_private)" {
+			t.Errorf("%s: %+v, want field url and %q", target, got.Error, want)
+		}
+	}
+	var public automation.Webhook // an address on the internet is fine (removed again: no delivery leaves the machine)
+	e.call("POST", "/api/v1/webhooks", `{"url":"http://203.0.113.10/hook","events":["created"]}`, 201, &public)
+	e.call("DELETE", "/api/v1/webhooks/"+public.ID, "", 204, nil)
+
+	e.createTicket(`{"subject":"Exfiltrate me"}`)
+	ds := e.waitDeliveries(hook.ID, settled(1))
+	const refused = "refused: 127.0.0.1 is a loopback address (webhooks.allow_private is false)"
+	if d := ds[0]; d.Status != "failed" || d.Attempts != 1 || d.LastStatus != nil || d.LastError != refused {
+		t.Fatalf("delivery to 127.0.0.1: %+v, want failed after 1 attempt with %q", d, refused)
+	}
+	var status, lastErr string
+	var attempts int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := e.st.DB.QueryRow(`SELECT status, attempts, last_error FROM webhook_deliveries WHERE webhook_id = 'rule:to-loopback'`).Scan(&status, &attempts, &lastErr)
+		if err == nil && status != "pending" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if status != "failed" || attempts != 1 || lastErr != refused {
+		t.Fatalf("rule webhook to 127.0.0.1: %s after %d, %q", status, attempts, lastErr)
+	}
+	if got := recv.requests(); len(got) != 0 {
+		t.Fatalf("the loopback receiver was called: %+v", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/deskpulse/deskpulse/automation"
+	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/mailin"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/notify"
@@ -64,8 +65,15 @@ type Config struct {
 	Rules           []any              `mapstructure:"rules"`
 	AutomationRules []*automation.Rule `mapstructure:"-"`
 	Routing         automation.Routing `mapstructure:"routing"`
-	// Webhooks are the timeouts and retries of webhook deliveries.
+	// Webhooks are the timeouts and retries of webhook deliveries, and
+	// whether they may go to private addresses.
 	Webhooks automation.WebhookSettings `mapstructure:"webhooks"`
+	// Import bounds imports: MaxInflatedBytes is what the compressed
+	// inputs of one import may inflate to in all (the API also keeps to
+	// its 1 GiB per request).
+	Import struct {
+		MaxInflatedBytes int64 `mapstructure:"max_inflated_bytes"`
+	} `mapstructure:"import"`
 	// Notifications are the e-mails to requesters and agents (package
 	// notify), sent through SMTP.
 	Notifications notify.Settings `mapstructure:"notifications"`
@@ -108,6 +116,9 @@ var defaults = map[string]any{
 	"webhooks.retry.attempts":    8,
 	"webhooks.retry.backoff":     "30s",
 	"webhooks.retry.max_backoff": "1h",
+	"webhooks.allow_private":     false,
+
+	"import.max_inflated_bytes": ingest.DefaultMaxInflated,
 }
 
 // Load reads the configuration. file is the --config flag ("" looks for

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/deskpulse/deskpulse/model"
 )
@@ -42,6 +43,10 @@ type ImportOptions struct {
 	TZ      *time.Location // zone of timestamps that carry none; default UTC
 	Skip    bool           // store the good rows and report the bad ones (--on-error skip); default abort
 	DryRun  bool           // read, check and count, store nothing
+	// MaxInflated bounds the bytes the compressed inputs may inflate to
+	// in all (0: DefaultMaxInflated); past it the import fails with an
+	// *InflatedTooLargeError and stores nothing.
+	MaxInflated int64
 	// Progress, when set, is called now and then with the source rows read so far.
 	Progress func(rows int64)
 
@@ -116,6 +121,9 @@ type collector struct {
 	lastRep time.Time
 	stage   func(events []*model.Event, origins []origin, reasons []string) error
 	err     error // the first staging failure; later events are dropped
+	// inflateLeft is what the compressed inputs still may inflate to
+	// (ImportOptions.MaxInflated).
+	inflateLeft int64
 	// stageNDJSON, when set, lets DuckDB read a canonical NDJSON file on
 	// disk straight into the staging table (see stageNDJSONFile); it
 	// returns false when the Go path must read the file.
@@ -192,7 +200,7 @@ func (c *collector) stagedByDuckDB(ctx context.Context, st *staging, file, path 
 		return false, err
 	}
 	read := c.read
-	lines, vouched, err := st.stageNDJSONFile(ctx, file, path, gzipped, func(lines int64) {
+	lines, vouched, err := st.stageNDJSONFile(ctx, file, path, gzipped, &c.inflateLeft, c.opts.maxInflated(), func(lines int64) {
 		if c.opts.Progress != nil {
 			c.opts.Progress(read + lines)
 		}
@@ -247,7 +255,7 @@ func (w *Writer) Import(ctx context.Context, inputs []Input, opts ImportOptions)
 	if err != nil {
 		return nil, err
 	}
-	c := &collector{opts: &opts, stage: st.send}
+	c := &collector{opts: &opts, stage: st.send, inflateLeft: opts.maxInflated()}
 	if !opts.goNDJSON {
 		c.stageNDJSON = func(ctx context.Context, file, path string, gzipped bool) (bool, error) {
 			return c.stagedByDuckDB(ctx, st, file, path, gzipped)
@@ -358,7 +366,7 @@ func (w *Writer) readInput(ctx context.Context, c *collector, in Input, opts *Im
 			return err
 		}
 		defer gz.Close()
-		r = gz
+		r = limitInflated(gz, in.Name, &c.inflateLeft, opts.maxInflated())
 		name = strings.TrimSuffix(name, ".gz")
 	case bytes.Equal(magic, []byte("PK\x03\x04")):
 		zipped = true
@@ -367,7 +375,7 @@ func (w *Writer) readInput(ctx context.Context, c *collector, in Input, opts *Im
 			return err
 		}
 		defer rc.Close()
-		r, name = rc, member
+		r, name = limitInflated(rc, in.Name, &c.inflateLeft, opts.maxInflated()), member
 	}
 	format := opts.Format
 	if format == "" {
@@ -540,7 +548,9 @@ func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) err
 					var e model.Event
 					dec := json.NewDecoder(bytes.NewReader(raw))
 					dec.DisallowUnknownFields()
-					if err := dec.Decode(&e); err != nil {
+					if bad := invalidUTF8(raw); bad != "" { // encoding/json would replace it with U+FFFD
+						res.bad, res.raw = bad, raw
+					} else if err := dec.Decode(&e); err != nil {
 						res.bad, res.raw = "malformed event: "+jsonReason(err), raw
 					} else if dec.More() {
 						res.bad, res.raw = "malformed event: more than one JSON value on the line", raw
@@ -563,6 +573,16 @@ func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) err
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 0, 1<<20), 8<<20)
 		var line int64
+		// Runs of empty lines are passed over in one step (and counted),
+		// so that a file of newlines costs what its bytes do. (The line
+		// after them comes in the same step: a split that returns no
+		// token at the end of the input ends the scan.)
+		sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+			empty := len(data) - len(bytes.TrimLeft(data, "\n"))
+			line += int64(empty)
+			advance, token, err := bufio.ScanLines(data[empty:], atEOF)
+			return empty + advance, token, err
+		})
 		ch := &chunk{done: make(chan struct{})}
 		flush := func() bool {
 			if len(ch.raws) == 0 {
@@ -621,6 +641,22 @@ func readNDJSON(ctx context.Context, c *collector, file string, r io.Reader) err
 	}
 	wg.Wait()
 	return readErr
+}
+
+// invalidUTF8 says where a source row is not UTF-8, or "" when it is.
+func invalidUTF8(row []byte) string {
+	if utf8.Valid(row) {
+		return ""
+	}
+	at := 0
+	for at < len(row) {
+		r, size := utf8.DecodeRune(row[at:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		at += size
+	}
+	return fmt.Sprintf("invalid UTF-8 at byte %d (the file must be UTF-8)", at+1)
 }
 
 func jsonReason(err error) string {

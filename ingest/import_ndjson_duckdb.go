@@ -45,9 +45,12 @@ const maxScannedLine = 1 << 20
 // stageNDJSONFile stages the canonical NDJSON file at path (gzipped or
 // plain) through DuckDB's JSON reader, as input file. It returns the
 // number of lines staged, or vouched false (and nothing staged) when the
-// Go path must read the file. progress is called with the lines staged so
-// far. It must run when no Go batch is in flight (see sync).
-func (s *staging) stageNDJSONFile(ctx context.Context, file, path string, gzipped bool, progress func(int64)) (lines int64, vouched bool, err error) {
+// Go path must read the file. A gzipped file is inflated against the
+// import's allowance *inflateLeft (limit in all), which it uses up only
+// when staged: past it, the answer is an *InflatedTooLargeError. progress
+// is called with the lines staged so far. It must run when no Go batch is
+// in flight (see sync).
+func (s *staging) stageNDJSONFile(ctx context.Context, file, path string, gzipped bool, inflateLeft *int64, limit int64, progress func(int64)) (lines int64, vouched bool, err error) {
 	// The lines' order is the order DuckDB's reader inserts them in.
 	var ordered bool
 	if err := s.conn.QueryRowContext(ctx, `SELECT current_setting('preserve_insertion_order')`).Scan(&ordered); err != nil || !ordered {
@@ -55,21 +58,35 @@ func (s *staging) stageNDJSONFile(ctx context.Context, file, path string, gzippe
 	}
 	scanCtx, stopScan := context.WithCancel(ctx)
 	defer stopScan()
+	// The scan inflates the file alongside DuckDB's reader and, on finding
+	// it too large, interrupts the reader too.
+	readCtx, stopRead := context.WithCancel(ctx)
+	defer stopRead()
 	scanned := make(chan ndjsonScan, 1)
-	go func() { scanned <- scanNDJSONFile(scanCtx, path, gzipped) }()
+	left := *inflateLeft // the Go path reads the file again if DuckDB's cannot
+	go func() {
+		scan := scanNDJSONFile(scanCtx, file, path, gzipped, &left, limit)
+		if scan.err != nil {
+			stopRead()
+		}
+		scanned <- scan
+	}()
 	defer s.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS `+ndjsonTable)
 
 	compression := "uncompressed"
 	if gzipped {
 		compression = "gzip"
 	}
-	_, readErr := s.conn.ExecContext(ctx, readNDJSONQuery(compression), path)
+	_, readErr := s.conn.ExecContext(readCtx, readNDJSONQuery(compression), path)
 	if readErr != nil {
 		stopScan() // DuckDB refused a line: the Go path will say which and why
 	}
 	scan := <-scanned
 	if err := ctx.Err(); err != nil {
 		return 0, false, err
+	}
+	if scan.err != nil {
+		return 0, false, scan.err
 	}
 	if readErr != nil || scan.why != "" {
 		return 0, false, nil
@@ -102,14 +119,17 @@ func (s *staging) stageNDJSONFile(ctx context.Context, file, path string, gzippe
 		progress(min(lo+ndjsonChunk, rows))
 	}
 	s.staged += rows
+	*inflateLeft = left
 	return rows, true, nil
 }
 
 // ndjsonScan is what the scan of a file found: its non-blank lines and,
-// when the Go path must read it, why.
+// when the Go path must read it, why; err ends the import (a file that
+// inflates past the limit).
 type ndjsonScan struct {
 	lines int64
 	why   string
+	err   error
 }
 
 // scanNDJSONFile reads the file's bytes for what DuckDB's reader would
@@ -118,7 +138,7 @@ type ndjsonScan struct {
 // (they shift line numbers), invalid UTF-8 (encoding/json replaces it),
 // trailing commas (DuckDB accepts them), \u escapes of the characters of
 // a timestamp (time.Time's JSON decoding does not unescape), long lines.
-func scanNDJSONFile(ctx context.Context, path string, gzipped bool) ndjsonScan {
+func scanNDJSONFile(ctx context.Context, file, path string, gzipped bool, inflateLeft *int64, limit int64) ndjsonScan {
 	f, err := os.Open(path)
 	if err != nil {
 		return ndjsonScan{why: err.Error()}
@@ -131,12 +151,24 @@ func scanNDJSONFile(ctx context.Context, path string, gzipped bool) ndjsonScan {
 			return ndjsonScan{why: err.Error()}
 		}
 		defer gz.Close()
-		r = gz
+		r = limitInflated(gz, file, inflateLeft, limit)
 	}
 	br := bufio.NewReaderSize(r, maxScannedLine)
 	var res ndjsonScan
 	var number, lastBlank int64
 	for {
+		// a run of empty lines in one step (a file of newlines costs what
+		// its bytes do)
+		if buf, _ := br.Peek(max(br.Buffered(), 1)); len(buf) > 0 && buf[0] == '\n' {
+			n := len(buf) - len(bytes.TrimLeft(buf, "\n"))
+			br.Discard(n)
+			number += int64(n)
+			lastBlank = number
+			if ctx.Err() != nil {
+				return ndjsonScan{why: ctx.Err().Error()}
+			}
+			continue
+		}
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			return ndjsonScan{why: "a line longer than 1 MiB"}
@@ -159,6 +191,9 @@ func scanNDJSONFile(ctx context.Context, path string, gzipped bool) ndjsonScan {
 		}
 		if err == io.EOF {
 			return res
+		}
+		if tooLarge := new(InflatedTooLargeError); errors.As(err, &tooLarge) {
+			return ndjsonScan{err: err}
 		}
 		if err != nil {
 			return ndjsonScan{why: err.Error()}

@@ -61,7 +61,7 @@ func FuzzVouchedLineIsStagedAsGoStagesIt(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lines, vouched, err := s.stageNDJSONFile(ctx, "line.ndjson", path, false, func(int64) {})
+		lines, vouched, err := s.stageNDJSONFile(ctx, "line.ndjson", path, false, new(int64), 0, func(int64) {})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,13 +8,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deskpulse/deskpulse/internal/csvsafe"
 	"github.com/deskpulse/deskpulse/metrics"
 )
 
 // WriteCSV writes the Tickets sheet of q as CSV (RFC 4180, UTF-8, a
 // header row): the same rows and columns, times as local wall time of the
 // reporting zone ("2006-01-02 15:04:05"), durations in minutes (headers
-// end in "(min)"). Rows are written as they are read.
+// end in "(min)"). Text that a spreadsheet would read as a formula gets a
+// leading ' (see csvsafe). Rows are written as they are read.
 func WriteCSV(ctx context.Context, eng *metrics.Engine, q metrics.Query, w io.Writer) (int64, error) {
 	loc := q.TZ
 	if loc == nil {
@@ -47,6 +49,10 @@ func WriteCSV(ctx context.Context, eng *metrics.Engine, q metrics.Query, w io.Wr
 		}
 		return strconv.FormatFloat(*m, 'f', -1, 64)
 	}
+	// Every text cell, whoever typed it, goes through csvsafe so that a
+	// spreadsheet opening the file reads it as text, never as a formula;
+	// numbers and times are written by us and stay as they are.
+	text := csvsafe.Cell
 	var n int64
 	rec := make([]string, len(ticketColumns))
 	err := eng.TicketRows(ctx, q, func(r *metrics.TicketRow) error {
@@ -55,14 +61,14 @@ func WriteCSV(ctx context.Context, eng *metrics.Engine, q metrics.Query, w io.Wr
 		if r.CSATScore != nil {
 			csat = strconv.FormatInt(*r.CSATScore, 10)
 		}
-		rec = append(rec[:0], strconv.FormatInt(r.Number, 10), r.Subject, r.RequesterName, r.RequesterEmail, r.Status, r.Priority,
-			r.Type, r.Category, r.Channel, r.Team, r.Assignee, r.Tags,
+		rec = append(rec[:0], strconv.FormatInt(r.Number, 10), text(r.Subject), text(r.RequesterName), text(r.RequesterEmail), text(r.Status), text(r.Priority),
+			text(r.Type), text(r.Category), text(r.Channel), text(r.Team), text(r.Assignee), text(r.Tags),
 			ts(&r.CreatedAt), ts(r.FirstReplyAt), ts(r.FirstResolvedAt), ts(r.ResolvedAt),
 			mins(r.FirstResponseMin), mins(r.FirstResponseBMin), mins(r.FirstResolutionMin), mins(r.FirstResolutionBMin),
 			mins(r.ResolutionMin), mins(r.ResolutionBMin), strconv.FormatInt(r.Reopens, 10), strconv.FormatInt(r.AgentReplies, 10),
-			policy, mins(r.FirstResponseSLA.TargetMinutes), r.FirstResponseSLA.Status, ts(r.FirstResponseSLA.DecidedAt),
-			mins(r.ResolutionSLA.TargetMinutes), r.ResolutionSLA.Status, ts(resWhen),
-			csat, r.CSATComment, r.ID)
+			text(policy), mins(r.FirstResponseSLA.TargetMinutes), text(r.FirstResponseSLA.Status), ts(r.FirstResponseSLA.DecidedAt),
+			mins(r.ResolutionSLA.TargetMinutes), text(r.ResolutionSLA.Status), ts(resWhen),
+			csat, text(r.CSATComment), text(r.ID))
 		n++
 		if n%4096 == 0 {
 			cw.Flush()

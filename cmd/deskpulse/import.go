@@ -39,6 +39,7 @@ func runImport(ctx context.Context, cfg *config.Config, fs *pflag.FlagSet, args 
 	if err != nil {
 		return err
 	}
+	opts.MaxInflated = cfg.Import.MaxInflatedBytes
 	rejectsPath, _ := fs.GetString("rejects")
 	var inputs []ingest.Input
 	for _, a := range args {

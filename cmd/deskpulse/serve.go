@@ -96,6 +96,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.API.SetSQLSettings(m.Config.SQL)
+	m.API.SetImportMaxInflated(m.Config.Import.MaxInflatedBytes)
 	dashboards.Register(m.API.Mux(), m.Metrics, m.Store)
 	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Mux())
 	m.API.KBRoutes(m.Portal.KB) // /support, /kb, /api/v1/kb (docs/portal.md)
