@@ -47,7 +47,8 @@ type Settings struct {
 	// refused (550).
 	Domains []string `mapstructure:"domains"`
 	// Address is the support address requesters write to; requester
-	// e-mails carry it as Reply-To, and mail from it is dropped (a loop).
+	// e-mails carry it with the ticket's +<token> as Reply-To, and mail
+	// from it is dropped (a loop).
 	Address  string `mapstructure:"address"`
 	MaxBytes int64  `mapstructure:"max_bytes"` // the largest mail taken, attachments included
 	// AllowUnalignedFrom trusts a From whose domain differs from the
