@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/internal/testtools"
+	"github.com/deskpulse/deskpulse/mailer"
 	"github.com/deskpulse/deskpulse/mailin"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/notify"
 	"github.com/deskpulse/deskpulse/portal"
 	"github.com/deskpulse/deskpulse/store"
 )
@@ -27,16 +30,23 @@ type env struct {
 	w   *ingest.Writer
 	mux *http.ServeMux
 	rcv *mailin.Receiver
+	n   *notify.Notifier // started by ack
+	mp  *testtools.Mailpit
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the receiver; options change its settings.
+func newEnv(t *testing.T, options ...func(*mailin.Settings)) *env {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "deskpulse.duckdb")
 	st, w := testtools.Store(t, db)
 	mux := http.NewServeMux()
 	p := portal.New(st, w, db).Register(mux)
-	rcv := mailin.New(st, w, p, mailin.Settings{Enabled: true, Addr: "127.0.0.1:0",
-		Domains: []string{"Help.Example.com"}, Address: "support@help.example.com", MaxBytes: 1 << 20})
+	set := mailin.Settings{Enabled: true, Addr: "127.0.0.1:0",
+		Domains: []string{"Help.Example.com"}, Address: "support@help.example.com", MaxBytes: 1 << 20}
+	for _, o := range options {
+		o(&set)
+	}
+	rcv := mailin.New(st, w, p, set)
 	if err := rcv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +61,41 @@ func newEnv(t *testing.T) *env {
 // send delivers a message with a real SMTP client (net/smtp).
 func (e *env) send(from, to, msg string) error {
 	return smtp.SendMail(e.rcv.Addr(), nil, from, []string{to}, []byte(strings.ReplaceAll(msg, "\n", "\r\n")))
+}
+
+// ack has deskpulse acknowledge a ticket as the acknowledge-new-tickets
+// rule does (a real notifier sending to mailpit) and returns the mail as
+// the requester received it.
+func (e *env) ack(tk *model.Ticket) *testtools.Message {
+	e.t.Helper()
+	if e.n == nil {
+		e.mp = testtools.StartMailpit(e.t)
+		var set notify.Settings
+		set.Enabled, set.ReplyTo = true, "support@help.example.com"
+		e.n = notify.New(e.st, set, mailer.SMTP{Host: "127.0.0.1", Port: e.mp.SMTPPort, TLS: "none", From: "support@help.example.com", Timeout: 5 * time.Second})
+		e.n.Start()
+		e.t.Cleanup(func() { e.n.Close() })
+	}
+	before := len(e.mp.Messages(e.t))
+	if err := e.n.Queue(context.Background(), []string{tk.RequesterEmail}, "ticket_created", tk, nil); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.mp.WaitFull(e.t, before+1)[before]
+}
+
+// header is one header field of a mail in mailpit.
+func (e *env) header(m *testtools.Message, key string) string {
+	return strings.Join(e.mp.Headers(e.t, m.ID)[key], ", ")
+}
+
+// ticket is a ticket by number.
+func (e *env) ticket(n int) *model.Ticket {
+	e.t.Helper()
+	tk, err := e.st.Ticket(context.Background(), fmt.Sprint(n))
+	if err != nil {
+		e.t.Fatalf("ticket #%d: %v", n, err)
+	}
+	return tk
 }
 
 func (e *env) mustSend(from, to, msg string) {
@@ -120,7 +165,8 @@ Content-Disposition: attachment; filename="page.html"
 // TestInboundMailOpensAndThreads: mail sent by a real SMTP client opens a
 // ticket (channel email, sender as requester, signature trimmed, the
 // accepted attachment stored and listed on the status page), a reply by
-// In-Reply-To and one by [#number] add trimmed comments, and machine mail
+// In-Reply-To to deskpulse's acknowledgement and one to the
+// acknowledgement's Reply-To add trimmed comments, and machine mail
 // creates nothing.
 func TestInboundMailOpensAndThreads(t *testing.T) {
 	e := newEnv(t)
@@ -161,14 +207,15 @@ func TestInboundMailOpensAndThreads(t *testing.T) {
 		t.Errorf("status page does not list jam.log alone:\n%s", page)
 	}
 
-	// A reply by In-Reply-To, with Gmail's quoted history wrapped over two
-	// lines.
+	// A reply by In-Reply-To to deskpulse's acknowledgement, with Gmail's
+	// quoted history wrapped over two lines.
+	ackMail := e.ack(tk)
 	e.mustSend("ann@example.com", "support@help.example.com", `From: ann@example.com
 To: support@help.example.com
 Subject: Re: Printer jammed
 Message-ID: <m2.ann@example.com>
-In-Reply-To: <m1.ann@example.com>
-References: <m1.ann@example.com>
+In-Reply-To: <`+ackMail.MessageID+`>
+References: <m1.ann@example.com> <`+ackMail.MessageID+`>
 
 Still jammed after a restart.
 
@@ -179,9 +226,11 @@ wrote:
 > -- 
 > Support
 `)
-	// A reply by the [#number] tag alone, quoted text first (top-quoting).
-	e.mustSend("ann@example.com", "support@help.example.com", fmt.Sprintf(`From: ann@example.com
-To: support@help.example.com
+	// A reply to the acknowledgement's Reply-To alone, quoted text first
+	// (top-quoting).
+	replyTo := strings.Trim(e.header(ackMail, "Reply-To"), "<>")
+	e.mustSend("ann@example.com", replyTo, fmt.Sprintf(`From: ann@example.com
+To: `+replyTo+`
 Subject: RE: [#%d] Printer jammed
 Message-ID: <m3.ann@example.com>
 

@@ -50,6 +50,10 @@ type Settings struct {
 		Created  bool `mapstructure:"created"` // off by default: the acknowledge-new-tickets rule does it
 		Reply    bool `mapstructure:"reply"`
 		Resolved bool `mapstructure:"resolved"`
+		// MaxAcksPerHour caps the acknowledgements (template
+		// ticket_created) one address gets in an hour, so an
+		// autoresponder or a forged sender cannot loop or flood; 0: no cap.
+		MaxAcksPerHour int `mapstructure:"max_acks_per_hour"`
 	} `mapstructure:"requester"`
 	Agent struct {
 		Assigned  bool `mapstructure:"assigned"`
@@ -75,6 +79,8 @@ var Defaults = map[string]any{
 	"notifications.retry.attempts":     8,
 	"notifications.retry.backoff":      "1m",
 	"notifications.retry.max_backoff":  "1h",
+
+	"notifications.requester.max_acks_per_hour": 5,
 }
 
 // Notifier queues and sends the e-mails. It is an automation.Mailer and
@@ -155,6 +161,11 @@ func (n *Notifier) queue(ctx context.Context, to []string, tmpl string, d *Data)
 		return nil
 	}
 	requester := toRequester(to, d.Ticket)
+	if tmpl == ackTemplate && requester {
+		if over, err := n.overAckCap(ctx, to[0]); over || err != nil {
+			return err
+		}
+	}
 	var err error
 	if d.StatusURL, err = n.statusURL(ctx, d.Ticket, requester); err != nil {
 		return err
@@ -191,11 +202,33 @@ func (n *Notifier) queue(ctx context.Context, to []string, tmpl string, d *Data)
 	return err
 }
 
+// ackTemplate is the acknowledgement of a new ticket.
+const ackTemplate = "ticket_created"
+
+// overAckCap says whether the address already got max_acks_per_hour
+// acknowledgements in the last hour; the one more is not queued (logged).
+func (n *Notifier) overAckCap(ctx context.Context, address string) (bool, error) {
+	limit := n.set.Requester.MaxAcksPerHour
+	if limit <= 0 {
+		return false, nil
+	}
+	var sent int
+	err := n.st.DB.QueryRowContext(ctx, `SELECT count(*) FROM mail_outbox WHERE template = ? AND created_at > ?
+		AND list_contains(list_transform(recipients, r -> lower(r)), lower(?))`, ackTemplate, n.Now().UTC().Add(-time.Hour), address).Scan(&sent)
+	if err != nil || sent < limit {
+		return false, err
+	}
+	slog.Warn("notify: acknowledgement not sent: the address had its hourly share", "to", address, "limit", limit)
+	return true, nil
+}
+
 // thread records a requester e-mail's Message-ID with its ticket and
 // returns its threading: In-Reply-To the requester's newest e-mail (else
 // the thread's first message), References the first message and that one.
 // The first e-mail of a ticket that did not come by e-mail starts the
-// thread.
+// thread. Reply-To is the ticket's secret reply address
+// (support+<token>@domain): a mail to it is let into the ticket (package
+// mailin).
 func (n *Notifier) thread(ctx context.Context, ticket, messageID string, now time.Time) (thread, error) {
 	root, last, err := n.st.MailThread(ctx, ticket)
 	if err != nil {
@@ -204,7 +237,14 @@ func (n *Notifier) thread(ctx context.Context, ticket, messageID string, now tim
 	if _, err := n.st.AddMailMessage(ctx, messageID, ticket, store.MailOut, now); err != nil {
 		return thread{}, err
 	}
-	th := thread{replyTo: n.set.ReplyTo}
+	th := thread{}
+	if n.set.ReplyTo != "" && ticket != "" {
+		token, err := n.st.ReplyToken(ctx, ticket, now)
+		if err != nil {
+			return thread{}, err
+		}
+		th.replyTo = store.ReplyAddress(n.set.ReplyTo, token)
+	}
 	switch {
 	case root == "":
 	case last == "" || last == root:
@@ -339,11 +379,12 @@ type outgoing struct {
 	to                      []string
 	attempts                int
 	thread
+	template string // ticket_created is marked auto-replied
 }
 
 func (n *Notifier) sendDue(ctx context.Context) (time.Duration, error) {
 	for {
-		rows, err := n.st.DB.QueryContext(ctx, `SELECT id, recipients, subject, text_body, html_body, attempts, in_reply_to, refs, reply_to FROM mail_outbox
+		rows, err := n.st.DB.QueryContext(ctx, `SELECT id, template, recipients, subject, text_body, html_body, attempts, in_reply_to, refs, reply_to FROM mail_outbox
 			WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT 20`, n.Now().UTC())
 		if err != nil {
 			return 0, err
@@ -352,7 +393,7 @@ func (n *Notifier) sendDue(ctx context.Context) (time.Duration, error) {
 		for rows.Next() {
 			var o outgoing
 			var to any
-			if err := rows.Scan(&o.id, &to, &o.subject, &o.text, &o.html, &o.attempts, &o.inReplyTo, &o.refs, &o.replyTo); err != nil {
+			if err := rows.Scan(&o.id, &o.template, &to, &o.subject, &o.text, &o.html, &o.attempts, &o.inReplyTo, &o.refs, &o.replyTo); err != nil {
 				rows.Close()
 				return 0, err
 			}
@@ -412,7 +453,14 @@ func (n *Notifier) send(ctx context.Context, o *outgoing) error {
 			return fmt.Errorf("notifications.reply_to %q: %w", o.replyTo, err)
 		}
 	}
-	m.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
+	// RFC 3834: the acknowledgement answers the requester's mail
+	// (auto-replied), so their own responder stays silent; the rest is
+	// auto-generated.
+	autoSubmitted := "auto-generated"
+	if o.template == ackTemplate {
+		autoSubmitted = "auto-replied"
+	}
+	m.SetGenHeader(mail.Header("Auto-Submitted"), autoSubmitted)
 	m.SetBodyString(mail.TypeTextPlain, o.text)
 	m.AddAlternativeString(mail.TypeTextHTML, o.html)
 	return mailer.Send(ctx, n.smtp, m)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,12 @@ func TestRequesterMailsThreadWithStatusLinks(t *testing.T) {
 	// One thread: the acknowledgement starts it (the ticket came by the
 	// web), the later mails point to it.
 	root := "<" + ack.MessageID + ">"
+	// Reply-To is the ticket's secret reply address, the same in each.
+	token, err := e.st.ReplyToken(context.Background(), tk.ID, time.Now())
+	if err != nil || len(token) != 32 {
+		t.Fatalf("reply token %q: %v", token, err)
+	}
+	replyTo := "<support+" + token + "@help.example.com>"
 	if !regexp.MustCompile(`^notify\.[0-9a-f-]{36}@deskpulse$`).MatchString(ack.MessageID) {
 		t.Errorf("Message-ID %q", ack.MessageID)
 	}
@@ -169,13 +176,20 @@ func TestRequesterMailsThreadWithStatusLinks(t *testing.T) {
 	}{{ack, "", ""}, {reply, root, root}, {resolved, root, root}} {
 		got := fmt.Sprintf("In-Reply-To %q, References %q, Reply-To %q, To %s", e.header(c.m, "In-Reply-To"), e.header(c.m, "References"),
 			e.header(c.m, "Reply-To"), c.m.To[0].Address)
-		want := fmt.Sprintf("In-Reply-To %q, References %q, Reply-To %q, To ann@example.com", c.inReplyTo, c.references, "<support@help.example.com>")
+		want := fmt.Sprintf("In-Reply-To %q, References %q, Reply-To %q, To ann@example.com", c.inReplyTo, c.references, replyTo)
 		if got != want {
 			t.Errorf("%s:\n%s\nwant\n%s", c.m.Subject, got, want)
 		}
 	}
 	if h := e.header(assigned, "Reply-To") + e.header(assigned, "In-Reply-To"); h != "" || linkRE.MatchString(assigned.Text) {
 		t.Errorf("the agent's mail has requester threading or a link: %q\n%s", h, assigned.Text)
+	}
+	// The acknowledgement answers (auto-replied), the rest is
+	// auto-generated (RFC 3834), so responders stay silent.
+	for m, want := range map[*testtools.Message]string{ack: "auto-replied", reply: "auto-generated", resolved: "auto-generated", assigned: "auto-generated"} {
+		if got := e.header(m, "Auto-Submitted"); got != want {
+			t.Errorf("%s: Auto-Submitted %q, want %q", m.Subject, got, want)
+		}
 	}
 
 	// Every requester mail has a fresh link of its own that opens the
@@ -274,5 +288,48 @@ func TestRepliesThreadUnderTheRequestersMail(t *testing.T) {
 		if ticket, err := e.st.MailTicket(ctx, []string{"<" + m.MessageID + ">"}); err != nil || ticket != tk.ID {
 			t.Errorf("%s: Message-ID %s recorded for %q (%v)", m.Subject, m.MessageID, ticket, err)
 		}
+	}
+}
+
+// TestAcknowledgementsPerAddressHour: one address gets at most
+// max_acks_per_hour acknowledgements in an hour, however many tickets it
+// opens (an autoresponder changing its subject); other addresses and
+// other mails to it are not held back, and an hour later it gets one
+// again.
+func TestAcknowledgementsPerAddressHour(t *testing.T) {
+	e := newEnv(t)
+	e.n.Start() // the env's notifier is replaced by one with a cap
+	e.n.Close()
+	var set notify.Settings
+	set.Enabled, set.ReplyTo = true, "support@help.example.com"
+	set.Requester.Created, set.Requester.Reply, set.Requester.MaxAcksPerHour = true, true, 2
+	e.n = notify.New(e.st, set, mailer.SMTP{Host: "127.0.0.1", Port: e.mp.SMTPPort, TLS: "none", From: "help@example.com", Timeout: 5 * time.Second})
+	now := time.Now()
+	e.n.Now = func() time.Time { return now }
+	t.Cleanup(func() { e.n.Close() })
+	bot := model.Actor{Name: "Bot@example.org", Kind: model.ActorRequester}
+	var last *model.Ticket
+	for i := range 5 {
+		last = e.do(&ingest.CreateTicket{Actor: bot, Subject: fmt.Sprintf("Auto %d", i), Channel: model.ChannelEmail})
+	}
+	e.do(&ingest.CreateTicket{Actor: model.Actor{Name: "ann@example.com", Kind: model.ActorRequester}, Subject: "Mine", Channel: model.ChannelEmail})
+	e.do(&ingest.Comment{ID: last.ID, Actor: model.Actor{Name: "bob@example.com", Kind: model.ActorAgent}, Body: "Hello.", Public: true})
+	now = now.Add(61 * time.Minute)
+	e.do(&ingest.CreateTicket{Actor: bot, Subject: "Auto later", Channel: model.ChannelEmail})
+	e.n.Start()
+	var got []string
+	for _, m := range e.mp.WaitFull(t, 5) {
+		got = append(got, m.To[0].Address+": "+m.Subject)
+	}
+	slices.Sort(got)
+	want := []string{
+		"Bot@example.org: [#1] We received your request: Auto 0",
+		"Bot@example.org: [#2] We received your request: Auto 1",
+		"Bot@example.org: [#5] New reply: Auto 4",
+		"Bot@example.org: [#7] We received your request: Auto later",
+		"ann@example.com: [#6] We received your request: Mine",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("mails:\n%q\nwant\n%q", got, want)
 	}
 }

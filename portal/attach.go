@@ -115,6 +115,14 @@ func (p *Portal) SaveAttachment(ctx context.Context, ticketID, by, filename stri
 	return p.saveUploads(ctx, ticketID, by, []upload{u})
 }
 
+// CountAttachments is how many files a ticket has (inbound mail caps
+// them per ticket).
+func (p *Portal) CountAttachments(ctx context.Context, ticketID string) (int, error) {
+	var n int
+	err := p.st.DB.QueryRowContext(ctx, `SELECT count(*) FROM attachments WHERE ticket_id = ?`, ticketID).Scan(&n)
+	return n, err
+}
+
 // cleanName keeps a file name displayable and harmless in headers.
 func cleanName(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -125,4 +126,87 @@ func (s *Store) StatusLinkTicket(ctx context.Context, token string) (string, err
 func HashStatusToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
+}
+
+// SentMailTicket returns the ticket of the first of the Message-IDs that
+// deskpulse itself sent ("" when none): a reply's In-Reply-To and
+// References. Message-IDs received from outside do not count, since
+// anyone can quote them.
+func (s *Store) SentMailTicket(ctx context.Context, messageIDs []string) (string, error) {
+	for _, m := range messageIDs {
+		id := CleanMessageID(m)
+		if id == "" {
+			continue
+		}
+		var ticket string
+		err := s.DB.QueryRowContext(ctx, `SELECT ticket_id FROM mail_messages WHERE message_id = ? AND direction = ?`, id, MailOut).Scan(&ticket)
+		if err == nil {
+			return ticket, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// ReplyToken returns a ticket's secret reply token, made on first use:
+// 20 random bytes in lower-case base32 (32 characters, safe in an
+// address's local part, which relays may lower-case).
+func (s *Store) ReplyToken(ctx context.Context, ticketID string, at time.Time) (string, error) {
+	b := make([]byte, 20)
+	rand.Read(b)
+	fresh := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	if _, err := s.DB.ExecContext(ctx, `INSERT INTO mail_reply_tokens (ticket_id, token, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		ticketID, fresh, at.UTC()); err != nil {
+		return "", err
+	}
+	var token string
+	err := s.DB.QueryRowContext(ctx, `SELECT token FROM mail_reply_tokens WHERE ticket_id = ?`, ticketID).Scan(&token)
+	return token, err
+}
+
+// ReplyTokenTicket returns the ticket of a reply token ("" when none).
+func (s *Store) ReplyTokenTicket(ctx context.Context, token string) (string, error) {
+	if len(token) != replyTokenLen {
+		return "", nil
+	}
+	var ticket string
+	err := s.DB.QueryRowContext(ctx, `SELECT ticket_id FROM mail_reply_tokens WHERE token = ?`, token).Scan(&ticket)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return ticket, err
+}
+
+const replyTokenLen = 32
+
+// ReplyAddress is a ticket's reply address: the support address with
+// "+token" added to its local part (support+<token>@help.example.com).
+func ReplyAddress(supportAddress, token string) string {
+	at := strings.LastIndexByte(supportAddress, '@')
+	if at < 0 || token == "" {
+		return supportAddress
+	}
+	return supportAddress[:at] + "+" + token + supportAddress[at:]
+}
+
+// AddressReplyToken returns the reply token an address carries after the
+// last "+" of its local part ("" when it has none of the right shape),
+// and the address's domain, lower-cased.
+func AddressReplyToken(address string) (token, domain string) {
+	at := strings.LastIndexByte(address, '@')
+	if at < 0 {
+		return "", ""
+	}
+	local, domain := address[:at], strings.ToLower(address[at+1:])
+	plus := strings.LastIndexByte(local, '+')
+	if plus < 0 {
+		return "", domain
+	}
+	token = strings.ToLower(local[plus+1:])
+	if len(token) != replyTokenLen || strings.Trim(token, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+		return "", domain
+	}
+	return token, domain
 }

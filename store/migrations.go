@@ -274,6 +274,15 @@ var migrations = []string{
 	ALTER TABLE mail_outbox ADD COLUMN in_reply_to VARCHAR DEFAULT '';
 	ALTER TABLE mail_outbox ADD COLUMN refs VARCHAR DEFAULT '';
 	ALTER TABLE mail_outbox ADD COLUMN reply_to VARCHAR DEFAULT '';`,
+	// 12: inbound mail security (packages mailin and notify): each
+	// ticket's secret reply address token (support+<token>@domain, the
+	// Reply-To of its e-mails), the capability that lets a mail add to the
+	// ticket.
+	`CREATE TABLE mail_reply_tokens (
+		ticket_id  VARCHAR PRIMARY KEY,
+		token      VARCHAR NOT NULL UNIQUE,
+		created_at TIMESTAMPTZ NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
