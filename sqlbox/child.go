@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/deskpulse/deskpulse/internal/csvsafe"
 )
 
 // childEnv names the environment variable that makes a deskpulse process
@@ -340,7 +342,7 @@ func newCSVSink(w io.Writer) *csvSink { return &csvSink{cw: csv.NewWriter(w)} }
 func (s *csvSink) header(cols []column) error {
 	names := make([]string, len(cols))
 	for i, c := range cols {
-		names[i] = csvText(c.Name)
+		names[i] = csvsafe.Cell(c.Name)
 	}
 	s.rec = make([]string, len(cols))
 	s.cw.Write(names)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/deskpulse/deskpulse/internal/csvsafe"
 )
 
 // checkSelect parses q with DuckDB (json_serialize_sql, which serialises
@@ -170,28 +172,19 @@ func jsonValue(v any) any {
 	return v
 }
 
-// csvValue is a JSON-friendly value as one CSV cell.
+// csvValue is a JSON-friendly value as one CSV cell: text that a
+// spreadsheet would run as a formula is neutralised, numbers stay numbers.
 func csvValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
-		return csvText(x)
+		return csvsafe.Cell(x)
 	case map[string]any, []any:
 		b, _ := json.Marshal(x)
-		return csvText(string(b))
+		return csvsafe.Cell(string(b))
 	}
 	return fmt.Sprint(v)
-}
-
-// csvText neutralises a text cell that a spreadsheet would run as a
-// formula (OWASP's rule: a leading =, +, -, @, tab or CR), by a leading
-// apostrophe. Numbers are written by csvValue as numbers and stay so.
-func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // parseSize reads a size as DuckDB shows one ("190.7 MiB", "18.8 GiB").
