@@ -123,10 +123,11 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			w = cw
 		}
 
+		// Worked out once here: the sign-in and portal limits key on it.
 		r = r.WithContext(withClientIP(r.Context(), g.TrustedProxies.clientIP(r)))
 		user, viaCookie, csrf, err := g.authenticate(r)
 		if err == nil && user != nil {
-			err = g.svc.noteRealUser(r.Context(), user)
+			err = g.svc.noteRealUser(r.Context(), user) // a real user ends the demo sign-in
 		}
 		if err != nil && !errors.Is(err, ErrUnauthenticated) {
 			slog.Error("authentication failed", "err", err)
