@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -31,6 +32,10 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 			writeError(w, r, err)
 			return
 		}
+		if u.DisabledAt != nil {
+			writeError(w, r, badRequest("disabled_at", "cannot be set here: POST /api/v1/users/{email}/disable disables a user"))
+			return
+		}
 		token, err := svc.AddUser(r.Context(), s.actor(r).Name, &u)
 		if err != nil {
 			writeError(w, r, err)
@@ -48,7 +53,7 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 		}
 		token, err := svc.NewToken(r.Context(), s.actor(r).Name, r.PathValue("email"), in.Label)
 		if err != nil {
-			writeError(w, r, err)
+			writeError(w, r, notFoundAs(err, "user"))
 			return
 		}
 		writeJSON(w, http.StatusCreated, map[string]any{"token": token, "note": "the token is shown only now"})
@@ -63,10 +68,29 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 	})
 	m.HandleFunc("DELETE /api/v1/tokens/{prefix}", func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.RevokeToken(r.Context(), s.actor(r).Name, r.PathValue("prefix")); err != nil {
-			writeError(w, r, err)
+			writeError(w, r, notFoundAs(err, "live token"))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"revoked": r.PathValue("prefix")})
+		writeJSON(w, http.StatusOK, map[string]string{"revoked": r.PathValue("prefix"), "note": "its browser sessions ended too"})
+	})
+	// Disabling ends every token and session of the user at once.
+	m.HandleFunc("POST /api/v1/users/{email}/disable", func(w http.ResponseWriter, r *http.Request) {
+		err := svc.DisableUser(r.Context(), s.actor(r).Name, r.PathValue("email"))
+		if errors.Is(err, store.ErrLastAdmin) {
+			err = &Error{Status: http.StatusConflict, Code: "last_admin", Message: err.Error() + ": make another user admin first"}
+		}
+		if err != nil {
+			writeError(w, r, notFoundAs(err, "active user"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"disabled": r.PathValue("email"), "note": "its tokens are revoked and its sessions ended"})
+	})
+	m.HandleFunc("POST /api/v1/users/{email}/enable", func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.EnableUser(r.Context(), s.actor(r).Name, r.PathValue("email")); err != nil {
+			writeError(w, r, notFoundAs(err, "disabled user"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"enabled": r.PathValue("email"), "note": "old tokens stay revoked: issue a new one"})
 	})
 	m.HandleFunc("GET /api/v1/audit", s.audit)
 	m.HandleFunc("POST /api/v1/backup", s.backup)
@@ -124,6 +148,15 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"dir": in.Dir, "seconds": time.Since(start).Seconds()})
+}
+
+// notFoundAs names the missing thing in a 404 (writeError's default
+// names tickets).
+func notFoundAs(err error, what string) error {
+	if errors.Is(err, model.ErrNotFound) {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such " + what}
+	}
+	return err
 }
 
 // audited records a management change (rules, webhooks, agents, teams) in

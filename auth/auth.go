@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -22,14 +23,18 @@ import (
 
 // Service manages users, tokens and sessions in the store.
 type Service struct {
-	store      *store.Store
-	now        func() time.Time
-	SessionTTL time.Duration
+	store *store.Store
+	now   func() time.Time
+	// SessionIdle ends a session unused for that long, SessionMax any
+	// session that old (config auth.session_idle, auth.session_max).
+	SessionIdle, SessionMax time.Duration
+	// realUserSeen caches store.FlagRealSignIn, checked on every request.
+	realUserSeen atomic.Bool
 }
 
 // New returns the service over st.
 func New(st *store.Store) *Service {
-	return &Service{store: st, now: time.Now, SessionTTL: 12 * time.Hour}
+	return &Service{store: st, now: time.Now, SessionIdle: 12 * time.Hour, SessionMax: 720 * time.Hour}
 }
 
 // tokenPrefix marks deskpulse tokens so they are recognisable in configs
@@ -83,12 +88,36 @@ func (s *Service) issueToken(ctx context.Context, actor, email, label, secret st
 	return secret, nil
 }
 
-// RevokeToken revokes the token with that prefix.
+// RevokeToken revokes the token with that prefix and ends the browser
+// sessions signed in with it.
 func (s *Service) RevokeToken(ctx context.Context, actor, prefix string) error {
 	if err := s.store.RevokeToken(ctx, prefix, s.now().UTC()); err != nil {
 		return err
 	}
-	s.audit(ctx, actor, "token.revoked", prefix, "")
+	s.audit(ctx, actor, "token.revoked", prefix, "its sessions ended")
+	return nil
+}
+
+// DisableUser stops a user from signing in and ends all their tokens and
+// sessions at once; the last active admin cannot be disabled
+// (store.ErrLastAdmin).
+func (s *Service) DisableUser(ctx context.Context, actor, email string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if err := s.store.DisableUser(ctx, email, s.now().UTC()); err != nil {
+		return err
+	}
+	s.audit(ctx, actor, "user.disabled", email, "tokens revoked, sessions ended")
+	return nil
+}
+
+// EnableUser lets a disabled user sign in again, with a password or a new
+// token (the old ones stay revoked).
+func (s *Service) EnableUser(ctx context.Context, actor, email string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if err := s.store.EnableUser(ctx, email); err != nil {
+		return err
+	}
+	s.audit(ctx, actor, "user.enabled", email, "")
 	return nil
 }
 
@@ -136,20 +165,6 @@ func (s *Service) Bootstrap(ctx context.Context, givenToken string) (email, toke
 	return u.Email, token, err
 }
 
-// DemoUser returns (creating it if needed) the demo manager that the
-// sign-in page offers on a loopback server holding demo data.
-func (s *Service) DemoUser(ctx context.Context) (*model.User, error) {
-	const email = "demo.manager@deskpulse.example"
-	u, _, err := s.store.User(ctx, email)
-	if errors.Is(err, model.ErrNotFound) {
-		u = &model.User{Email: email, Name: "Demo manager", Role: model.RoleAdmin, CreatedAt: s.now().UTC()}
-		if err = s.store.CreateUser(ctx, u); err == nil {
-			s.audit(ctx, "system", "user.created", email, "demo sign-in")
-		}
-	}
-	return u, err
-}
-
 // UserByToken authenticates an API token.
 func (s *Service) UserByToken(ctx context.Context, token string) (*model.User, error) {
 	if !strings.HasPrefix(token, tokenPrefix) && len(token) < 16 {
@@ -173,35 +188,52 @@ func (s *Service) SignIn(ctx context.Context, email, secret string) (string, *st
 	if err != nil {
 		return "", nil, err
 	}
-	ok := false
+	// The session remembers the token it was opened with, so that revoking
+	// the token ends it.
+	tokenHash := ""
 	if tu, err := s.UserByToken(ctx, secret); err == nil && tu.Email == u.Email {
-		ok = true
-	} else if pwHash != "" && bcrypt.CompareHashAndPassword([]byte(pwHash), []byte(secret)) == nil {
-		ok = true
-	}
-	if !ok {
+		tokenHash = hash(secret)
+	} else if pwHash == "" || bcrypt.CompareHashAndPassword([]byte(pwHash), []byte(secret)) != nil {
 		return "", nil, ErrUnauthenticated
 	}
-	return s.openSession(ctx, u)
+	if err := s.noteRealUser(ctx, u); err != nil {
+		return "", nil, err
+	}
+	return s.openSession(ctx, u, tokenHash)
 }
 
-func (s *Service) openSession(ctx context.Context, u *model.User) (string, *store.Session, error) {
+func (s *Service) openSession(ctx context.Context, u *model.User, tokenHash string) (string, *store.Session, error) {
 	cookie, csrf := newSecret(), newSecret()
 	now := s.now().UTC()
-	sess := &store.Session{User: u, CSRF: csrf, ExpiresAt: now.Add(s.SessionTTL)}
-	if err := s.store.CreateSession(ctx, hash(cookie), u.Email, csrf, now, sess.ExpiresAt); err != nil {
+	sess := &store.Session{User: u, CSRF: csrf, ExpiresAt: now.Add(s.SessionMax), LastSeenAt: now}
+	err := s.store.CreateSession(ctx, store.NewSession{Hash: hash(cookie), UserEmail: u.Email, TokenHash: tokenHash,
+		CSRF: csrf, CreatedAt: now, ExpiresAt: sess.ExpiresAt})
+	if err != nil {
 		return "", nil, err
 	}
 	return cookie, sess, nil
 }
 
-// Session returns the live session of a cookie value.
+// Session returns the live session of a cookie value: within its
+// absolute and idle limits, of an active user and a live token.
 func (s *Service) Session(ctx context.Context, cookie string) (*store.Session, error) {
-	sess, err := s.store.SessionByHash(ctx, hash(cookie), s.now().UTC())
+	now := s.now().UTC()
+	sess, err := s.store.SessionByHash(ctx, hash(cookie), now, now.Add(-s.SessionIdle))
 	if errors.Is(err, model.ErrNotFound) {
 		return nil, ErrUnauthenticated
 	}
-	return sess, err
+	if err != nil {
+		return nil, err
+	}
+	// Record use, at most every minute (or tenth of the idle limit): a
+	// write per page view is not needed to keep the idle limit.
+	if now.Sub(sess.LastSeenAt) >= min(time.Minute, s.SessionIdle/10) {
+		if err := s.store.TouchSession(ctx, hash(cookie), now); err != nil {
+			return nil, err
+		}
+		sess.LastSeenAt = now
+	}
+	return sess, nil
 }
 
 // SignOut ends a session.

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,11 +80,14 @@ const (
 // role checks by Policy, and per-token rate limits.
 type Gate struct {
 	svc *Service
-	// Demo, when set and true, offers the demo sign-in (loopback server
-	// holding demo data).
-	Demo      func() bool
-	perToken  *Limiter
-	perSignIn *Limiter
+	// Demo, when set and true, allows the demo sign-in (config demo.signin
+	// and a loopback listener); each request must also pass the checks of
+	// demoOffered.
+	Demo func() bool
+	// TrustedProxies may say who the client is in X-Forwarded-For.
+	TrustedProxies TrustedProxies
+	perToken       *Limiter
+	perSignIn      *Limiter
 }
 
 // NewGate returns a gate; tokenRate is the steady requests per second
@@ -118,7 +121,12 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			h.Set("Content-Security-Policy", PagePolicy)
 		}
 
+		// Worked out once here: the sign-in and portal limits key on it.
+		r = r.WithContext(withClientIP(r.Context(), g.TrustedProxies.clientIP(r)))
 		user, viaCookie, csrf, err := g.authenticate(r)
+		if err == nil && user != nil {
+			err = g.svc.noteRealUser(r.Context(), user) // a real user ends the demo sign-in
+		}
 		if err != nil && !errors.Is(err, ErrUnauthenticated) {
 			slog.Error("authentication failed", "err", err)
 			deny(w, r, http.StatusInternalServerError, "internal", "internal error")
@@ -243,15 +251,6 @@ func (l *Limiter) Allow(key string) (bool, int) {
 	return true, 0
 }
 
-// ClientIP is the address a request came from.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 //go:embed signin.html
 var pageHTML string
 
@@ -273,7 +272,20 @@ func (g *Gate) renderSignIn(w http.ResponseWriter, r *http.Request, status int, 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	pageTmpl.Execute(w, pageData{Title: "Sign in", Error: errMsg, Next: safeNext(r.FormValue("next")),
-		CSRF: token, Email: email, Demo: g.Demo != nil && g.Demo()})
+		CSRF: token, Email: email, Demo: g.demoOffered(r)})
+}
+
+// demoOffered says whether this request may have the demo sign-in (see
+// demo.go for why each check is there).
+func (g *Gate) demoOffered(r *http.Request) bool {
+	if g.Demo == nil || !g.Demo() || !directLoopback(r) {
+		return false
+	}
+	open, err := g.svc.DemoOpen(r.Context())
+	if err != nil {
+		slog.Error("demo sign-in", "err", err)
+	}
+	return open && err == nil
 }
 
 // formCSRF checks the double-submit token of the sign-in forms.
@@ -307,7 +319,7 @@ func (g *Gate) signIn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gate) demoSignIn(w http.ResponseWriter, r *http.Request) {
-	if g.Demo == nil || !g.Demo() || !formCSRF(r) {
+	if !g.demoOffered(r) || !formCSRF(r) {
 		g.renderSignIn(w, r, http.StatusForbidden, "The demo sign-in is not available here.", "")
 		return
 	}
@@ -315,7 +327,7 @@ func (g *Gate) demoSignIn(w http.ResponseWriter, r *http.Request) {
 	var cookie string
 	var sess *store.Session
 	if err == nil {
-		cookie, sess, err = g.svc.openSession(r.Context(), u)
+		cookie, sess, err = g.svc.openSession(r.Context(), u, "")
 	}
 	if err != nil {
 		slog.Error("demo sign-in", "err", err)
@@ -341,9 +353,22 @@ func (g *Gate) signOut(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 
-// safeNext keeps redirects on this site.
+// safeNext keeps redirects on this site: only a clean local path (and
+// query) passes, anything else goes to /. Browsers drop tabs and newlines
+// inside a URL and read a backslash as a slash, so "/<tab>/evil.example"
+// and "/<backslash>evil.example" both mean //evil.example, another site:
+// refuse every byte outside printable ASCII, every backslash and "//".
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.Contains(next, "//") || strings.Contains(next, "\\") {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if next[i] <= ' ' || next[i] >= 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return next

@@ -10,11 +10,13 @@ import (
 	"net/mail"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/automation"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/mailin"
@@ -39,7 +41,10 @@ type Config struct {
 		Format string `mapstructure:"format"` // auto (text on a terminal, else JSON), text, json
 	} `mapstructure:"log"`
 	Demo struct {
-		OnEmpty bool  `mapstructure:"on_empty"`
+		OnEmpty bool `mapstructure:"on_empty"`
+		// SignIn offers the one-click demo manager sign-in on a loopback
+		// server whose store had demo data written (package auth, demo.go).
+		SignIn  bool  `mapstructure:"signin"`
 		Tickets int   `mapstructure:"tickets"`
 		Days    int   `mapstructure:"days"`
 		Seed    int64 `mapstructure:"seed"`
@@ -53,6 +58,13 @@ type Config struct {
 		// TokenRate is the steady requests per second allowed per user
 		// (bursts of twice that); 0 turns the limit off.
 		TokenRate float64 `mapstructure:"token_rate"`
+		// SessionIdle ends a browser session unused that long; SessionMax
+		// ends any session that old.
+		SessionIdle time.Duration `mapstructure:"session_idle"`
+		SessionMax  time.Duration `mapstructure:"session_max"`
+		// TrustedProxies are the IPs and CIDR ranges of reverse proxies
+		// whose X-Forwarded-For names the client (rate limits).
+		TrustedProxies []string `mapstructure:"trusted_proxies"`
 	} `mapstructure:"auth"`
 	// Reports are the scheduled report e-mails; SMTP the server they go
 	// through (package reports; the password also from
@@ -110,6 +122,12 @@ var defaults = map[string]any{
 	"sql.memory_limit":     "512MB",
 	"sql.threads":          1,
 	"sql.max_result_bytes": 64 << 20,
+
+	// Sign-in (package auth).
+	"demo.signin":          true,
+	"auth.session_idle":    "12h",
+	"auth.session_max":     "720h",
+	"auth.trusted_proxies": []string{},
 
 	"webhooks.timeout":           "10s",
 	"webhooks.workers":           4,
@@ -184,6 +202,9 @@ func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Confi
 	if err := reports.Validate(cfg.Reports, cfg.SMTP); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if err := checkAuth(cfg); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	if err := checkInboundMail(cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -193,6 +214,19 @@ func Load(file string, flags *pflag.FlagSet, flagKeys map[string]string) (*Confi
 	}
 	cfg.AutomationRules = rules
 	return cfg, nil
+}
+
+// checkAuth checks the session limits and the trusted proxies.
+func checkAuth(cfg *Config) error {
+	a := cfg.Auth
+	if a.SessionIdle <= 0 || a.SessionMax <= 0 {
+		return fmt.Errorf("auth.session_idle and auth.session_max must be positive durations such as 12h")
+	}
+	if a.SessionIdle > a.SessionMax {
+		return fmt.Errorf("auth.session_idle (%s) must not be longer than auth.session_max (%s)", a.SessionIdle, a.SessionMax)
+	}
+	_, err := auth.ParseTrustedProxies(a.TrustedProxies)
+	return err
 }
 
 // checkInboundMail checks the inbound_mail section when it is on, and

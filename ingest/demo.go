@@ -62,6 +62,10 @@ func LoadDemo(ctx context.Context, st *store.Store, w *Writer, opts DemoOptions)
 	if err := w.BulkLoad(ctx, events); err != nil {
 		return DemoStats{}, fmt.Errorf("demo events: %w", err)
 	}
+	// The mark the demo sign-in looks for (package auth).
+	if err := st.SetFlag(ctx, store.FlagDemoData, fmt.Sprintf("%d events", len(events)), time.Now().UTC()); err != nil {
+		return DemoStats{}, fmt.Errorf("demo flag: %w", err)
+	}
 	stats := DemoStats{Events: len(events)}
 	for _, e := range events {
 		if e.Type == model.EventCreated {

@@ -50,6 +50,9 @@ type User struct {
 	Name      string    `json:"name"`
 	Role      Role      `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
+	// DisabledAt is when an admin disabled the user (nil: active); a
+	// disabled user cannot sign in and has no live tokens or sessions.
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 }
 
 // Validate checks and normalises a new user.

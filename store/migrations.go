@@ -283,6 +283,29 @@ var migrations = []string{
 		token      VARCHAR NOT NULL UNIQUE,
 		created_at TIMESTAMPTZ NOT NULL
 	);`,
+	// 13: sign-in hardening (package auth). A session keeps the hash of
+	// the token it was opened with (revoking the token ends it; '' for a
+	// password or the demo) and when it was last used (the idle limit);
+	// sessions from before cannot say which token opened them, so the
+	// table starts afresh (everyone signs in again). flags are one-off
+	// facts: demo data was written here, a real user signed in. The demo
+	// manager was an admin; it becomes a manager.
+	`DROP TABLE sessions;
+	CREATE TABLE sessions (
+		hash         VARCHAR PRIMARY KEY,
+		user_email   VARCHAR NOT NULL,
+		token_hash   VARCHAR NOT NULL DEFAULT '',
+		csrf         VARCHAR NOT NULL,
+		created_at   TIMESTAMPTZ NOT NULL,
+		last_seen_at TIMESTAMPTZ NOT NULL,
+		expires_at   TIMESTAMPTZ NOT NULL
+	);
+	CREATE TABLE flags (
+		name   VARCHAR PRIMARY KEY,
+		set_at TIMESTAMPTZ NOT NULL,
+		detail VARCHAR NOT NULL DEFAULT ''
+	);
+	UPDATE users SET role = 'manager' WHERE email = 'demo.manager@deskpulse.example' AND role = 'admin';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -118,10 +118,9 @@ func uniqueErr(err error) error {
 	return err
 }
 
-// HasDemoData reports whether the store holds the demo history (its agents
-// have @deskpulse.example addresses).
+// HasDemoData reports whether the demo history was written into this
+// store: the flag ingest.LoadDemo sets, never guessed from the data (any
+// manager can add an agent with a demo-looking address).
 func (s *Store) HasDemoData(ctx context.Context) (bool, error) {
-	var n int
-	err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM agents WHERE email LIKE '%@deskpulse.example'`).Scan(&n)
-	return n > 0, err
+	return s.Flag(ctx, FlagDemoData)
 }

@@ -45,9 +45,10 @@ func (s *Store) User(ctx context.Context, email string) (*model.User, string, er
 	return &u, hash, err
 }
 
-// Users lists every user by email.
+// Users lists every user by email, disabled ones included (with their
+// DisabledAt).
 func (s *Store) Users(ctx context.Context) ([]*model.User, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, role, created_at FROM users WHERE disabled_at IS NULL ORDER BY email`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, role, created_at, disabled_at FROM users ORDER BY email`)
 	if err != nil {
 		return nil, err
 	}
@@ -56,13 +57,71 @@ func (s *Store) Users(ctx context.Context) ([]*model.User, error) {
 	for rows.Next() {
 		var u model.User
 		var role string
-		if err := rows.Scan(&u.Email, &u.Name, &role, &u.CreatedAt); err != nil {
+		var disabled sql.NullTime
+		if err := rows.Scan(&u.Email, &u.Name, &role, &u.CreatedAt, &disabled); err != nil {
 			return nil, err
 		}
 		u.Role = model.Role(role)
+		u.DisabledAt = timePtr(disabled)
 		out = append(out, &u)
 	}
 	return out, rows.Err()
+}
+
+// ErrLastAdmin refuses to disable the only active administrator, which
+// would leave nobody able to manage users.
+var ErrLastAdmin = errors.New("the last active administrator cannot be disabled")
+
+// DisableUser disables a user and, in the same transaction, revokes
+// every live token of theirs and ends every session.
+func (s *Store) DisableUser(ctx context.Context, email string, at time.Time) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var role string
+	err = tx.QueryRowContext(ctx, `SELECT role FROM users WHERE email = ? AND disabled_at IS NULL`, email).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if model.Role(role) == model.RoleAdmin {
+		var admins int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL`).Scan(&admins); err != nil {
+			return err
+		}
+		if admins <= 1 {
+			return ErrLastAdmin
+		}
+	}
+	for _, q := range []string{
+		`UPDATE users SET disabled_at = ? WHERE email = ?`,
+		`UPDATE tokens SET revoked_at = ? WHERE user_email = ? AND revoked_at IS NULL`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, at, email); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_email = ?`, email); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// EnableUser lets a disabled user sign in again; their old tokens stay
+// revoked (issue a new one).
+func (s *Store) EnableUser(ctx context.Context, email string) error {
+	res, err := s.DB.ExecContext(ctx, `UPDATE users SET disabled_at = NULL WHERE email = ? AND disabled_at IS NOT NULL`, email)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return model.ErrNotFound
+	}
+	return nil
 }
 
 // SetPasswordHash replaces a user's password hash.
@@ -121,42 +180,64 @@ func (s *Store) Tokens(ctx context.Context, email string) ([]*Token, error) {
 	return out, rows.Err()
 }
 
-// RevokeToken revokes the live token with that prefix.
+// RevokeToken revokes the live token with that prefix and, in the same
+// transaction, ends the browser sessions opened with it.
 func (s *Store) RevokeToken(ctx context.Context, prefix string, at time.Time) error {
-	res, err := s.DB.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL`, at, prefix)
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash IN
+		(SELECT hash FROM tokens WHERE prefix = ? AND revoked_at IS NULL)`, prefix); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL`, at, prefix)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return model.ErrNotFound
 	}
-	return nil
+	return tx.Commit()
 }
 
 // Session is a signed-in browser.
 type Session struct {
-	User      *model.User
-	CSRF      string
-	ExpiresAt time.Time
+	User       *model.User
+	CSRF       string
+	ExpiresAt  time.Time // the absolute limit
+	LastSeenAt time.Time // the idle limit counts from here
+}
+
+// NewSession is what a sign-in stores: the hash of the cookie, and of the
+// token it was opened with ("" for a password or the demo sign-in).
+type NewSession struct {
+	Hash, UserEmail, TokenHash, CSRF string
+	CreatedAt, ExpiresAt             time.Time
 }
 
 // CreateSession stores a browser session by the hash of its cookie.
-func (s *Store) CreateSession(ctx context.Context, hash, email, csrf string, created, expires time.Time) error {
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO sessions (hash, user_email, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		hash, email, csrf, created, expires)
+func (s *Store) CreateSession(ctx context.Context, n NewSession) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO sessions (hash, user_email, token_hash, csrf, created_at, last_seen_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, n.Hash, n.UserEmail, n.TokenHash, n.CSRF, n.CreatedAt, n.CreatedAt, n.ExpiresAt)
 	return err
 }
 
-// SessionByHash returns a live session.
-func (s *Store) SessionByHash(ctx context.Context, hash string, now time.Time) (*Session, error) {
+// SessionByHash returns a live session: before its absolute expiry, used
+// after idleSince, of an active user, and opened with a password or a
+// token that is still live.
+func (s *Store) SessionByHash(ctx context.Context, hash string, now, idleSince time.Time) (*Session, error) {
 	// One query: every signed-in page view authenticates through here.
 	var u model.User
 	var role string
 	sess := Session{User: &u}
-	err := s.DB.QueryRowContext(ctx, `SELECT u.email, u.name, u.role, u.created_at, s.csrf, s.expires_at
+	err := s.DB.QueryRowContext(ctx, `SELECT u.email, u.name, u.role, u.created_at, s.csrf, s.expires_at, s.last_seen_at
 		FROM sessions s JOIN users u ON u.email = s.user_email
-		WHERE s.hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`, hash, now).
-		Scan(&u.Email, &u.Name, &role, &u.CreatedAt, &sess.CSRF, &sess.ExpiresAt)
+		WHERE s.hash = ? AND s.expires_at > ? AND s.last_seen_at > ? AND u.disabled_at IS NULL
+		  AND (s.token_hash = '' OR EXISTS (SELECT 1 FROM tokens t WHERE t.hash = s.token_hash AND t.revoked_at IS NULL))`,
+		hash, now, idleSince).
+		Scan(&u.Email, &u.Name, &role, &u.CreatedAt, &sess.CSRF, &sess.ExpiresAt, &sess.LastSeenAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, model.ErrNotFound
 	}
@@ -167,10 +248,44 @@ func (s *Store) SessionByHash(ctx context.Context, hash string, now time.Time) (
 	return &sess, nil
 }
 
+// TouchSession records that a session was used (for its idle limit).
+func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE hash = ?`, at, hash)
+	return err
+}
+
 // DeleteSession signs a browser out.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
 	return err
+}
+
+// DeleteSessionsOf signs every browser of a user out.
+func (s *Store) DeleteSessionsOf(ctx context.Context, email string) error {
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE user_email = ?`, email)
+	return err
+}
+
+// Flags are one-off facts about this store, set once and never unset.
+const (
+	// FlagDemoData: the demo history was written here (ingest.LoadDemo).
+	FlagDemoData = "demo_data"
+	// FlagRealSignIn: a user other than the demo manager signed in or
+	// used a token, which ends the demo sign-in for good.
+	FlagRealSignIn = "real_sign_in"
+)
+
+// SetFlag records a flag the first time; later calls keep the first.
+func (s *Store) SetFlag(ctx context.Context, name, detail string, at time.Time) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO flags (name, set_at, detail) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, name, at, detail)
+	return err
+}
+
+// Flag says whether a flag is set.
+func (s *Store) Flag(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM flags WHERE name = ?`, name).Scan(&n)
+	return n > 0, err
 }
 
 // AuditEntry is one administrative change or ticket event in the trail.

@@ -13,13 +13,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskpulse/deskpulse/config"
 	"github.com/deskpulse/deskpulse/model"
 )
 
 // authServer starts a full server and returns it with a token per role.
 func authServer(t *testing.T) (*Main, map[string]string) {
 	t.Helper()
-	m := NewMain(testConfig(t, filepath.Join(t.TempDir(), "auth.duckdb")))
+	return authServerWith(t, nil)
+}
+
+// authServerWith is authServer with the config changed by edit first.
+func authServerWith(t *testing.T, edit func(*config.Config)) (*Main, map[string]string) {
+	t.Helper()
+	cfg := testConfig(t, filepath.Join(t.TempDir(), "auth.duckdb"))
+	if edit != nil {
+		edit(cfg)
+	}
+	m := NewMain(cfg)
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +348,7 @@ func TestUserCommandAndPasswordSignIn(t *testing.T) {
 func TestSessionsExpire(t *testing.T) {
 	m, tokens := authServer(t)
 	// Cookie expiry has one-second resolution, so keep the TTL at seconds.
-	m.Auth.SessionTTL = 2 * time.Second
+	m.Auth.SessionMax = 2 * time.Second
 	base := "http://" + m.Addr()
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}

@@ -44,7 +44,7 @@ var serveCommand = &command{
 			scheme = "https"
 		}
 		fmt.Printf("deskpulse is running at %s://%s/ (API under /api/v1; Ctrl+C stops it)\n", scheme, m.Addr())
-		if demo, _ := m.Store.HasDemoData(ctx); demo && m.onLoopback() {
+		if demo, _ := m.Auth.DemoOpen(ctx); demo && cfg.Demo.SignIn && m.onLoopback() {
 			fmt.Println("It holds demo data: open the address and press \"Demo sign-in\".")
 		}
 		<-ctx.Done()
@@ -172,6 +172,7 @@ func (m *Main) seedDemo(ctx context.Context) error {
 // guards every route.
 func (m *Main) setupAuth(ctx context.Context) (*auth.Gate, error) {
 	m.Auth = auth.New(m.Store)
+	m.Auth.SessionIdle, m.Auth.SessionMax = m.Config.Auth.SessionIdle, m.Config.Auth.SessionMax
 	email, token, err := m.Auth.Bootstrap(ctx, os.Getenv("DESKPULSE_ADMIN_TOKEN"))
 	if err != nil {
 		return nil, fmt.Errorf("create the first administrator: %w", err)
@@ -182,13 +183,12 @@ func (m *Main) setupAuth(ctx context.Context) (*auth.Gate, error) {
 	m.API.AdminRoutes(m.Auth)
 	gate := auth.NewGate(m.Auth, m.Config.Auth.TokenRate)
 	gate.Routes(m.API.Mux())
-	demo, err := m.Store.HasDemoData(ctx)
-	if err != nil {
+	if gate.TrustedProxies, err = auth.ParseTrustedProxies(m.Config.Auth.TrustedProxies); err != nil {
 		return nil, err
 	}
-	// Offered only on a loopback listener, decided per request because the
-	// listener is opened after this.
-	gate.Demo = func() bool { return demo && m.onLoopback() }
+	// The gate checks the rest per request (auth/demo.go); the listener is
+	// opened after this.
+	gate.Demo = func() bool { return m.Config.Demo.SignIn && m.onLoopback() }
 	return gate, nil
 }
 

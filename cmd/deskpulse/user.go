@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -15,7 +16,7 @@ import (
 )
 
 var userCommand = &command{
-	name: "user", usage: "add --email E --role R [--name N] | list | token --email E | revoke PREFIX | passwd --email E",
+	name: "user", usage: "add --email E --role R [--name N] | list | token --email E | revoke PREFIX | passwd --email E | disable --email E | enable --email E",
 	summary: "manage who may sign in (stop the server first: the file has one owner)",
 	flags: func(fs *pflag.FlagSet) {
 		fs.String("email", "", "the user's email")
@@ -24,7 +25,7 @@ var userCommand = &command{
 	},
 	run: func(ctx context.Context, cfg *config.Config, fs *pflag.FlagSet, args []string) error {
 		if len(args) == 0 {
-			return fmt.Errorf("say what to do: deskpulse user add|list|token|revoke|passwd (see --help)")
+			return fmt.Errorf("say what to do: deskpulse user add|list|token|revoke|passwd|disable|enable (see --help)")
 		}
 		st, err := openDB(ctx, cfg)
 		if err != nil {
@@ -55,7 +56,11 @@ var userCommand = &command{
 				return err
 			}
 			for _, u := range users {
-				fmt.Printf("%-36s %-8s %s\n", u.Email, u.Role, u.Name)
+				state := ""
+				if u.DisabledAt != nil {
+					state = "  (disabled " + u.DisabledAt.Format("2006-01-02") + ")"
+				}
+				fmt.Printf("%-36s %-8s %s%s\n", u.Email, u.Role, u.Name, state)
 				for _, t := range tokens {
 					if t.UserEmail == u.Email {
 						state := "live"
@@ -79,7 +84,7 @@ var userCommand = &command{
 			if err := svc.RevokeToken(ctx, actor, args[1]); err != nil {
 				return err
 			}
-			fmt.Println("revoked", args[1])
+			fmt.Println("revoked", args[1], "and ended the browser sessions signed in with it")
 		case "passwd":
 			fmt.Fprint(os.Stderr, "new password (10-72 characters), then Enter: ")
 			line, err := bufio.NewReader(os.Stdin).ReadString('\n')
@@ -90,9 +95,27 @@ var userCommand = &command{
 				return err
 			}
 			fmt.Println("password set for", email)
+		case "disable":
+			if err := svc.DisableUser(ctx, actor, email); err != nil {
+				return userErr(err, email, "active user")
+			}
+			fmt.Println("disabled", email+": its tokens are revoked, its sessions ended, and it cannot sign in")
+		case "enable":
+			if err := svc.EnableUser(ctx, actor, email); err != nil {
+				return userErr(err, email, "disabled user")
+			}
+			fmt.Println("enabled", email+": it may sign in with its password or a new token (`deskpulse user token`)")
 		default:
-			return fmt.Errorf("unknown user action %q: add, list, token, revoke or passwd", args[0])
+			return fmt.Errorf("unknown user action %q: add, list, token, revoke, passwd, disable or enable", args[0])
 		}
 		return nil
 	},
+}
+
+// userErr names the user a not-found error is about.
+func userErr(err error, email, what string) error {
+	if errors.Is(err, model.ErrNotFound) {
+		return fmt.Errorf("no %s %q (see `deskpulse user list`)", what, email)
+	}
+	return err
 }
