@@ -168,10 +168,11 @@ func TestSQLSandboxBoundary(t *testing.T) {
 	importExample(t, e)
 	const marker = "SECRET-7f3a9"
 	for _, q := range []string{
-		`INSERT INTO users VALUES ('mallory@example.com', 'M', 'admin', '` + marker + `-hash', now(), NULL)`,
-		`INSERT INTO sessions VALUES ('` + marker + `-session', 'mallory@example.com', '` + marker + `-csrf', now(), now() + INTERVAL 1 DAY)`,
-		`INSERT INTO tokens VALUES ('` + marker + `-token', 'dp_x', 'mallory@example.com', '', now(), NULL)`,
-		`INSERT INTO webhooks VALUES ('w1', 'https://example.com/hook', '` + marker + `-webhook', ['ticket.created'], '', now(), NULL)`,
+		`INSERT INTO users (email, name, role, password_hash, created_at) VALUES ('mallory@example.com', 'M', 'admin', '` + marker + `-hash', now())`,
+		`INSERT INTO sessions (hash, user_email, csrf, created_at, last_seen_at, expires_at)
+			VALUES ('` + marker + `-session', 'mallory@example.com', '` + marker + `-csrf', now(), now(), now() + INTERVAL 1 DAY)`,
+		`INSERT INTO tokens (hash, prefix, user_email, created_at) VALUES ('` + marker + `-token', 'dp_x', 'mallory@example.com', now())`,
+		`INSERT INTO webhooks (id, url, secret, events, created_at) VALUES ('w1', 'https://example.com/hook', '` + marker + `-webhook', ['ticket.created'], now())`,
 		`INSERT INTO mail_outbox (id, template, recipients, subject, text_body, html_body, status, next_at, created_at)
 			VALUES ('m1', 't', ['a@example.com'], 's', 'status link /s/` + marker + `', '', 'pending', now(), now())`,
 	} {
