@@ -3,7 +3,9 @@ package api
 import (
 	"net/http"
 
+	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/portal"
+	"github.com/deskpulse/deskpulse/route"
 )
 
 // KBRoutes adds the knowledge-base management API (agents and managers:
@@ -17,7 +19,7 @@ import (
 //	PUT    /api/v1/kb/{ref}        replace title, body, category, tags, status
 //	DELETE /api/v1/kb/{ref}
 func (s *Server) KBRoutes(kb *portal.KB) {
-	s.mux.HandleFunc("GET /api/v1/kb", func(w http.ResponseWriter, r *http.Request) {
+	s.table.Func("GET", "/api/v1/kb", route.Need(model.PermTickets), "list knowledge-base articles, drafts included", func(w http.ResponseWriter, r *http.Request) {
 		list, err := kb.List(r.Context(), true)
 		if err != nil {
 			writeError(w, r, err)
@@ -28,7 +30,7 @@ func (s *Server) KBRoutes(kb *portal.KB) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"articles": list})
 	})
-	s.mux.HandleFunc("POST /api/v1/kb", func(w http.ResponseWriter, r *http.Request) {
+	s.table.Func("POST", "/api/v1/kb", route.Need(model.PermTickets), "create a knowledge-base article", func(w http.ResponseWriter, r *http.Request) {
 		var in kbInput
 		if err := decode(w, r, &in, false); err != nil {
 			writeError(w, r, err)
@@ -42,7 +44,7 @@ func (s *Server) KBRoutes(kb *portal.KB) {
 		}
 		writeJSON(w, http.StatusCreated, a)
 	})
-	s.mux.HandleFunc("GET /api/v1/kb/{ref}", func(w http.ResponseWriter, r *http.Request) {
+	s.table.Func("GET", "/api/v1/kb/{ref}", route.Need(model.PermTickets), "one knowledge-base article by id or slug", func(w http.ResponseWriter, r *http.Request) {
 		a, err := kb.Get(r.Context(), r.PathValue("ref"))
 		if err != nil {
 			writeError(w, r, err)
@@ -50,7 +52,7 @@ func (s *Server) KBRoutes(kb *portal.KB) {
 		}
 		writeJSON(w, http.StatusOK, a)
 	})
-	s.mux.HandleFunc("PUT /api/v1/kb/{ref}", func(w http.ResponseWriter, r *http.Request) {
+	s.table.Func("PUT", "/api/v1/kb/{ref}", route.Need(model.PermTickets), "replace a knowledge-base article", func(w http.ResponseWriter, r *http.Request) {
 		cur, err := kb.Get(r.Context(), r.PathValue("ref"))
 		if err != nil {
 			writeError(w, r, err)
@@ -69,7 +71,7 @@ func (s *Server) KBRoutes(kb *portal.KB) {
 		}
 		writeJSON(w, http.StatusOK, a)
 	})
-	s.mux.HandleFunc("DELETE /api/v1/kb/{ref}", func(w http.ResponseWriter, r *http.Request) {
+	s.table.Func("DELETE", "/api/v1/kb/{ref}", route.Need(model.PermTickets), "delete a knowledge-base article", func(w http.ResponseWriter, r *http.Request) {
 		if err := kb.Delete(r.Context(), r.PathValue("ref")); err != nil {
 			writeError(w, r, err)
 			return

@@ -5,18 +5,20 @@ import (
 	"net/url"
 
 	"github.com/deskpulse/deskpulse/metrics"
+	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 )
 
 func (s *Server) metricsRoutes() {
-	m := s.mux
-	m.HandleFunc("GET /api/v1/metrics", func(w http.ResponseWriter, r *http.Request) {
+	m := s.table
+	m.Func("GET", "/api/v1/metrics", route.Need(model.PermMetrics), "list the metrics (the catalog)", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"metrics": s.metrics.List()})
 	})
-	m.HandleFunc("GET /api/v1/metrics/summary", s.summary)
-	m.HandleFunc("GET /api/v1/metrics/self-service", s.selfService)
-	m.HandleFunc("GET /api/v1/metrics/{name}", s.series)
-	m.HandleFunc("GET /api/v1/tickets/{id}/sla", s.ticketSLA)
-	m.HandleFunc("POST /api/v1/sla/simulate", s.simulate)
+	m.Func("GET", "/api/v1/metrics/summary", route.Need(model.PermMetrics), "headline KPIs of a range and the previous period", s.summary)
+	m.Func("GET", "/api/v1/metrics/self-service", route.Need(model.PermMetrics), "knowledge-base and web-form self-service figures", s.selfService)
+	m.Func("GET", "/api/v1/metrics/{name}", route.Need(model.PermMetrics), "one named series, distribution or breakdown", s.series)
+	m.Func("GET", "/api/v1/tickets/{id}/sla", route.Need(model.PermTickets), "a ticket's SLA clocks", s.ticketSLA)
+	m.Func("POST", "/api/v1/sla/simulate", route.Need(model.PermMetrics), "what-if: SLA outcomes under other policies", s.simulate)
 }
 
 func (s *Server) summary(w http.ResponseWriter, r *http.Request) {

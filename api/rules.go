@@ -11,6 +11,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/automation"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 )
 
 // AutomationRoutes adds the rules API (managers; see auth.Policy):
@@ -22,11 +23,11 @@ import (
 //	DELETE /api/v1/rules/{id}              remove it
 //	GET    /api/v1/rules/{id}/dry-run?from=&to=&limit=   what it would have done
 func (s *Server) AutomationRoutes(e *automation.Engine) {
-	m := s.mux
-	m.HandleFunc("GET /api/v1/rules", func(w http.ResponseWriter, r *http.Request) {
+	m := s.table
+	m.Func("GET", "/api/v1/rules", route.Need(model.PermManage), "list automation rules", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"rules": e.Rules()})
 	})
-	m.HandleFunc("POST /api/v1/rules", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("POST", "/api/v1/rules", route.Need(model.PermManage), "create an automation rule", func(w http.ResponseWriter, r *http.Request) {
 		rule, err := decodeRule(w, r)
 		if err == nil {
 			rule, err = e.CreateRule(r.Context(), rule)
@@ -39,7 +40,7 @@ func (s *Server) AutomationRoutes(e *automation.Engine) {
 		w.Header().Set("Location", "/api/v1/rules/"+rule.ID)
 		writeJSON(w, http.StatusCreated, rule)
 	})
-	m.HandleFunc("GET /api/v1/rules/{id}", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("GET", "/api/v1/rules/{id}", route.Need(model.PermManage), "one automation rule", func(w http.ResponseWriter, r *http.Request) {
 		rule, err := e.Rule(r.PathValue("id"))
 		if err != nil {
 			writeRuleError(w, r, err)
@@ -47,7 +48,7 @@ func (s *Server) AutomationRoutes(e *automation.Engine) {
 		}
 		writeJSON(w, http.StatusOK, rule)
 	})
-	m.HandleFunc("PUT /api/v1/rules/{id}", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("PUT", "/api/v1/rules/{id}", route.Need(model.PermManage), "replace an automation rule", func(w http.ResponseWriter, r *http.Request) {
 		rule, err := decodeRule(w, r)
 		if err == nil {
 			rule, err = e.UpdateRule(r.Context(), r.PathValue("id"), rule)
@@ -59,7 +60,7 @@ func (s *Server) AutomationRoutes(e *automation.Engine) {
 		s.audited(r, "rule.updated", rule.ID, rule.Name)
 		writeJSON(w, http.StatusOK, rule)
 	})
-	m.HandleFunc("DELETE /api/v1/rules/{id}", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("DELETE", "/api/v1/rules/{id}", route.Need(model.PermManage), "delete an automation rule", func(w http.ResponseWriter, r *http.Request) {
 		if err := e.DeleteRule(r.Context(), r.PathValue("id")); err != nil {
 			writeRuleError(w, r, err)
 			return
@@ -67,7 +68,7 @@ func (s *Server) AutomationRoutes(e *automation.Engine) {
 		s.audited(r, "rule.deleted", r.PathValue("id"), "")
 		w.WriteHeader(http.StatusNoContent)
 	})
-	m.HandleFunc("GET /api/v1/rules/{id}/dry-run", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("GET", "/api/v1/rules/{id}/dry-run", route.Need(model.PermManage), "what a rule would have done over past events", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		now := time.Now().UTC()
 		from, to := now.AddDate(0, 0, -30), now

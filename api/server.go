@@ -15,6 +15,7 @@ import (
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/sqlbox"
 	"github.com/deskpulse/deskpulse/store"
 )
@@ -25,7 +26,7 @@ type Server struct {
 	writer  *ingest.Writer
 	metrics *metrics.Engine
 	sql     *sqlbox.Box // analysts' SQL, apart from everything else
-	mux     *http.ServeMux
+	table   *route.Table
 
 	mu     sync.RWMutex
 	agents map[string]bool // emails of registered agents
@@ -38,12 +39,12 @@ type Server struct {
 
 // New builds the API over an open store, its writer and the metrics engine.
 func New(ctx context.Context, st *store.Store, w *ingest.Writer, m *metrics.Engine) (*Server, error) {
-	s := &Server{store: st, writer: w, metrics: m, mux: http.NewServeMux(), agents: map[string]bool{}, teams: map[string]bool{}}
+	s := &Server{store: st, writer: w, metrics: m, table: route.NewTable(), agents: map[string]bool{}, teams: map[string]bool{}}
 	s.SetSQLSettings(sqlbox.Settings{})
 	if err := s.loadPeople(ctx); err != nil {
 		return nil, err
 	}
-	s.routes()
+	s.addRoutes()
 	return s, nil
 }
 
@@ -64,44 +65,45 @@ func (s *Server) SetSQLSettings(set sqlbox.Settings) {
 // sandbox's process).
 func (s *Server) Close() error { return s.sql.Close() }
 
-// Mux is the router, so that other packages can add their pages and routes.
-func (s *Server) Mux() *http.ServeMux { return s.mux }
+// Routes is the route table, so that other packages add their pages and
+// routes to it; the gate checks each request against it.
+func (s *Server) Routes() *route.Table { return s.table }
 
 // Handler is the whole API with logging around it.
-func (s *Server) Handler() http.Handler { return logRequests(s.mux) }
+func (s *Server) Handler() http.Handler { return logRequests(s.table) }
 
-func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
-	m.HandleFunc("GET /readyz", s.ready)
+func (s *Server) addRoutes() {
+	m := s.table
+	m.Func("GET", "/healthz", route.Anyone, "liveness", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	m.Func("GET", "/readyz", route.Anyone, "readiness (the store answers)", s.ready)
 	// No icon yet; answer so that browsers do not log a failed load.
-	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	m.Func("GET", "/favicon.ico", route.Anyone, "no icon (204)", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
-	m.HandleFunc("POST /api/v1/tickets", s.createTicket)
-	m.HandleFunc("GET /api/v1/tickets", s.listTickets)
-	m.HandleFunc("GET /api/v1/tickets/{id}", s.getTicket)
-	m.HandleFunc("PATCH /api/v1/tickets/{id}", s.updateTicket)
-	m.HandleFunc("POST /api/v1/tickets/{id}/assign", s.assign)
-	m.HandleFunc("POST /api/v1/tickets/{id}/comments", s.comment)
-	m.HandleFunc("POST /api/v1/tickets/{id}/status", s.setStatus)
-	m.HandleFunc("POST /api/v1/tickets/{id}/resolve", s.transition(model.EventResolved))
-	m.HandleFunc("POST /api/v1/tickets/{id}/reopen", s.transition(model.EventReopened))
-	m.HandleFunc("POST /api/v1/tickets/{id}/close", s.transition(model.EventClosed))
-	m.HandleFunc("POST /api/v1/tickets/{id}/csat", s.rate)
-	m.HandleFunc("GET /api/v1/tickets/{id}/events", s.timeline)
+	m.Func("POST", "/api/v1/tickets", route.Need(model.PermTickets), "open a ticket", s.createTicket)
+	m.Func("GET", "/api/v1/tickets", route.Need(model.PermTickets), "list tickets (filters, cursor paging)", s.listTickets)
+	m.Func("GET", "/api/v1/tickets/{id}", route.Need(model.PermTickets), "one ticket by id or number", s.getTicket)
+	m.Func("PATCH", "/api/v1/tickets/{id}", route.Need(model.PermTickets), "change a ticket's subject, priority, category, tags, fields", s.updateTicket)
+	m.Func("POST", "/api/v1/tickets/{id}/assign", route.Need(model.PermTickets), "assign a ticket to a team or agent", s.assign)
+	m.Func("POST", "/api/v1/tickets/{id}/comments", route.Need(model.PermTickets), "add a public reply or internal note", s.comment)
+	m.Func("POST", "/api/v1/tickets/{id}/status", route.Need(model.PermTickets), "set a ticket's status", s.setStatus)
+	m.Func("POST", "/api/v1/tickets/{id}/resolve", route.Need(model.PermTickets), "resolve a ticket", s.transition(model.EventResolved))
+	m.Func("POST", "/api/v1/tickets/{id}/reopen", route.Need(model.PermTickets), "reopen a ticket", s.transition(model.EventReopened))
+	m.Func("POST", "/api/v1/tickets/{id}/close", route.Need(model.PermTickets), "close a ticket", s.transition(model.EventClosed))
+	m.Func("POST", "/api/v1/tickets/{id}/csat", route.Need(model.PermTickets), "record a satisfaction rating", s.rate)
+	m.Func("GET", "/api/v1/tickets/{id}/events", route.Need(model.PermTickets), "a ticket's lifecycle events", s.timeline)
 
 	s.metricsRoutes()
 
-	m.HandleFunc("POST /api/v1/import", s.importEvents)
-	m.HandleFunc("POST /api/v1/sql", s.querySQL)
+	m.Func("POST", "/api/v1/import", route.Need(model.PermManage), "import events (NDJSON, CSV, Parquet, archives)", s.importEvents)
+	m.Func("POST", "/api/v1/sql", route.Need(model.PermMetrics), "one read-only SELECT in the SQL sandbox", s.querySQL)
 
-	m.HandleFunc("GET /api/v1/agents", s.listAgents)
-	m.HandleFunc("POST /api/v1/agents", s.createAgent)
-	m.HandleFunc("PATCH /api/v1/agents/{email}", s.updateAgent)
-	m.HandleFunc("GET /api/v1/teams", s.listTeams)
-	m.HandleFunc("POST /api/v1/teams", s.createTeam)
+	m.Func("GET", "/api/v1/agents", route.Need(model.PermTickets), "list agents", s.listAgents)
+	m.Func("POST", "/api/v1/agents", route.Need(model.PermManage), "add an agent", s.createAgent)
+	m.Func("PATCH", "/api/v1/agents/{email}", route.Need(model.PermManage), "change an agent's name, teams or skills", s.updateAgent)
+	m.Func("GET", "/api/v1/teams", route.Need(model.PermTickets), "list teams", s.listTeams)
+	m.Func("POST", "/api/v1/teams", route.Need(model.PermManage), "add a team", s.createTeam)
 
-	m.HandleFunc("/api/", s.noRoute)
+	m.Func("", "/api/", route.AnyUser, "no such API route (JSON 404 or 405 with Allow)", s.noRoute)
 }
 
 // noRoute answers API paths no route takes: 405 with the allowed methods
@@ -111,7 +113,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		probe := r.Clone(r.Context())
 		probe.Method = method
-		if _, pattern := s.mux.Handler(probe); pattern != "/api/" && pattern != "" {
+		if _, pattern := s.table.Handler(probe); pattern != "/api/" && pattern != "" {
 			allowed = append(allowed, method)
 		}
 	}

@@ -11,14 +11,15 @@ import (
 	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/store"
 )
 
 // AdminRoutes adds user, token and audit management (admin only, by the
 // auth policy).
 func (s *Server) AdminRoutes(svc *auth.Service) {
-	m := s.mux
-	m.HandleFunc("GET /api/v1/users", func(w http.ResponseWriter, r *http.Request) {
+	m := s.table
+	m.Func("GET", "/api/v1/users", route.Need(model.PermAdmin), "list users", func(w http.ResponseWriter, r *http.Request) {
 		users, err := s.store.Users(r.Context())
 		if err != nil {
 			writeError(w, r, err)
@@ -26,7 +27,7 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"users": users})
 	})
-	m.HandleFunc("POST /api/v1/users", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("POST", "/api/v1/users", route.Need(model.PermAdmin), "add a user", func(w http.ResponseWriter, r *http.Request) {
 		var u model.User
 		if err := decode(w, r, &u, false); err != nil {
 			writeError(w, r, err)
@@ -43,7 +44,7 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 		}
 		writeJSON(w, http.StatusCreated, map[string]any{"user": u, "token": token, "note": "the token is shown only now"})
 	})
-	m.HandleFunc("POST /api/v1/users/{email}/tokens", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("POST", "/api/v1/users/{email}/tokens", route.Need(model.PermAdmin), "mint an API token for a user", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Label string `json:"label"`
 		}
@@ -58,7 +59,7 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 		}
 		writeJSON(w, http.StatusCreated, map[string]any{"token": token, "note": "the token is shown only now"})
 	})
-	m.HandleFunc("GET /api/v1/tokens", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("GET", "/api/v1/tokens", route.Need(model.PermAdmin), "list API tokens", func(w http.ResponseWriter, r *http.Request) {
 		tokens, err := s.store.Tokens(r.Context(), r.URL.Query().Get("user"))
 		if err != nil {
 			writeError(w, r, err)
@@ -66,7 +67,7 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"tokens": tokens})
 	})
-	m.HandleFunc("DELETE /api/v1/tokens/{prefix}", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("DELETE", "/api/v1/tokens/{prefix}", route.Need(model.PermAdmin), "revoke an API token (ends the sessions signed in with it)", func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.RevokeToken(r.Context(), s.actor(r).Name, r.PathValue("prefix")); err != nil {
 			writeError(w, r, notFoundAs(err, "live token"))
 			return
@@ -74,7 +75,7 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 		writeJSON(w, http.StatusOK, map[string]string{"revoked": r.PathValue("prefix"), "note": "its browser sessions ended too"})
 	})
 	// Disabling ends every token and session of the user at once.
-	m.HandleFunc("POST /api/v1/users/{email}/disable", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("POST", "/api/v1/users/{email}/disable", route.Need(model.PermAdmin), "disable a user (ends their tokens and sessions)", func(w http.ResponseWriter, r *http.Request) {
 		err := svc.DisableUser(r.Context(), s.actor(r).Name, r.PathValue("email"))
 		if errors.Is(err, store.ErrLastAdmin) {
 			err = &Error{Status: http.StatusConflict, Code: "last_admin", Message: err.Error() + ": make another user admin first"}
@@ -85,15 +86,15 @@ func (s *Server) AdminRoutes(svc *auth.Service) {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"disabled": r.PathValue("email"), "note": "its tokens are revoked and its sessions ended"})
 	})
-	m.HandleFunc("POST /api/v1/users/{email}/enable", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("POST", "/api/v1/users/{email}/enable", route.Need(model.PermAdmin), "enable a disabled user", func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.EnableUser(r.Context(), s.actor(r).Name, r.PathValue("email")); err != nil {
 			writeError(w, r, notFoundAs(err, "disabled user"))
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"enabled": r.PathValue("email"), "note": "old tokens stay revoked: issue a new one"})
 	})
-	m.HandleFunc("GET /api/v1/audit", s.audit)
-	m.HandleFunc("POST /api/v1/backup", s.backup)
+	m.Func("GET", "/api/v1/audit", route.Need(model.PermAdmin), "the audit trail of administrative changes", s.audit)
+	m.Func("POST", "/api/v1/backup", route.Need(model.PermAdmin), "write a backup of the store", s.backup)
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {

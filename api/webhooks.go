@@ -7,6 +7,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/automation"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 )
 
 // WebhookRoutes adds the webhooks API (managers; see auth.Policy):
@@ -17,11 +18,11 @@ import (
 //	DELETE /api/v1/webhooks/{id}              remove it (queued deliveries are still sent)
 //	GET    /api/v1/webhooks/{id}/deliveries   its delivery log, newest first (?limit=, default 100)
 func (s *Server) WebhookRoutes(h *automation.Webhooks) {
-	m := s.mux
-	m.HandleFunc("GET /api/v1/webhooks", func(w http.ResponseWriter, r *http.Request) {
+	m := s.table
+	m.Func("GET", "/api/v1/webhooks", route.Need(model.PermManage), "list webhook subscriptions", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"webhooks": h.List()})
 	})
-	m.HandleFunc("POST /api/v1/webhooks", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("POST", "/api/v1/webhooks", route.Need(model.PermManage), "subscribe a webhook", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			URL         string   `json:"url"`
 			Events      []string `json:"events"`
@@ -41,7 +42,7 @@ func (s *Server) WebhookRoutes(h *automation.Webhooks) {
 		w.Header().Set("Location", "/api/v1/webhooks/"+hook.ID)
 		writeJSON(w, http.StatusCreated, hook)
 	})
-	m.HandleFunc("GET /api/v1/webhooks/{id}", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("GET", "/api/v1/webhooks/{id}", route.Need(model.PermManage), "one webhook subscription", func(w http.ResponseWriter, r *http.Request) {
 		hook, err := h.Get(r.PathValue("id"))
 		if err != nil {
 			writeWebhookError(w, r, err)
@@ -49,7 +50,7 @@ func (s *Server) WebhookRoutes(h *automation.Webhooks) {
 		}
 		writeJSON(w, http.StatusOK, hook)
 	})
-	m.HandleFunc("DELETE /api/v1/webhooks/{id}", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("DELETE", "/api/v1/webhooks/{id}", route.Need(model.PermManage), "delete a webhook subscription", func(w http.ResponseWriter, r *http.Request) {
 		if err := h.Delete(r.Context(), r.PathValue("id")); err != nil {
 			writeWebhookError(w, r, err)
 			return
@@ -57,7 +58,7 @@ func (s *Server) WebhookRoutes(h *automation.Webhooks) {
 		s.audited(r, "webhook.deleted", r.PathValue("id"), "")
 		w.WriteHeader(http.StatusNoContent)
 	})
-	m.HandleFunc("GET /api/v1/webhooks/{id}/deliveries", func(w http.ResponseWriter, r *http.Request) {
+	m.Func("GET", "/api/v1/webhooks/{id}/deliveries", route.Need(model.PermManage), "a webhook's deliveries", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if _, err := h.Get(id); err != nil {
 			writeWebhookError(w, r, err)

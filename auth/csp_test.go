@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/deskpulse/deskpulse/route"
 )
 
 // wantPagePolicy is the exact policy of every page: scripts from this
@@ -21,10 +23,12 @@ func TestPagePolicyIgnoresResponseContent(t *testing.T) {
 		injected + `<script type="text/javascript">var chart = 1;</script></html>`
 	g := &Gate{}
 	for _, path := range []string{"/kb/article", "/support/new", "/signin", "/", "/dashboards/volume", "/tickets/1"} {
-		h := g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt := route.NewTable()
+		rt.Func("GET", path, route.Anyone, "a page", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write([]byte(page))
-		}))
+		})
+		h := g.Wrap(rt, rt)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		csp := rec.Header().Get("Content-Security-Policy")
@@ -48,11 +52,13 @@ func TestPagePolicyIgnoresResponseContent(t *testing.T) {
 func TestHandlerPolicyIsKept(t *testing.T) {
 	const sandbox = "default-src 'none'; sandbox"
 	for _, ctype := range []string{"text/plain; charset=utf-8", "image/svg+xml", "text/html; charset=utf-8"} {
-		h := (&Gate{}).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt := route.NewTable()
+		rt.Func("GET", "/support/attachments/{id}", route.Anyone, "an attachment", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ctype)
 			w.Header().Set("Content-Security-Policy", sandbox)
 			w.Write([]byte("<svg><script>alert(1)</script></svg>"))
-		}))
+		})
+		h := (&Gate{}).Wrap(rt, rt)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/support/attachments/x", nil))
 		if csp := rec.Header().Values("Content-Security-Policy"); len(csp) != 1 || csp[0] != sandbox {

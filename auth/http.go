@@ -18,35 +18,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/store"
 )
-
-// Policy says which permission a request needs; public routes need none.
-// Unknown API routes need admin: deny by default.
-func Policy(method, path string) (perm model.Permission, public bool) {
-	has := func(prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") }
-	switch {
-	case path == "/healthz", path == "/readyz", path == "/favicon.ico",
-		has("/signin"), path == "/signout", has("/static"),
-		has("/support"), has("/kb"): // the requester portal and knowledge base (package portal)
-		return "", true
-	case has("/api/v1/tickets"), has("/tickets"), has("/api/v1/kb"):
-		return model.PermTickets, false
-	case has("/api/v1/agents"), has("/api/v1/teams"):
-		if method == http.MethodGet || method == http.MethodHead {
-			return model.PermTickets, false
-		}
-		return model.PermManage, false
-	case has("/api/v1/metrics"), has("/api/v1/sla"), has("/api/v1/exports"), has("/api/v1/sql"):
-		return model.PermMetrics, false
-	case has("/api/v1/import"), has("/api/v1/reports"), has("/api/v1/rules"), has("/api/v1/webhooks"):
-		return model.PermManage, false
-	case strings.HasPrefix(path, "/api/"):
-		return model.PermAdmin, false
-	default:
-		return model.PermDashboards, false
-	}
-}
 
 type ctxKey struct{}
 
@@ -101,15 +75,17 @@ func NewGate(svc *Service, tokenRate float64) *Gate {
 }
 
 // Routes registers the sign-in pages on mux.
-func (g *Gate) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /signin", g.signInPage)
-	mux.HandleFunc("POST /signin", g.signIn)
-	mux.HandleFunc("POST /signin/demo", g.demoSignIn)
-	mux.HandleFunc("POST /signout", g.signOut)
+func (g *Gate) Routes(routes *route.Table) {
+	routes.Func("GET", "/signin", route.Anyone, "the sign-in page", g.signInPage)
+	routes.Func("POST", "/signin", route.Anyone, "sign in with e-mail and token or password", g.signIn)
+	routes.Func("POST", "/signin/demo", route.Anyone, "the demo sign-in (loopback, demo data only)", g.demoSignIn)
+	routes.Func("POST", "/signout", route.Anyone, "sign out", g.signOut)
 }
 
-// Wrap puts the gate in front of next.
-func (g *Gate) Wrap(next http.Handler) http.Handler {
+// Wrap puts the gate in front of next, which serves the routes of t: each
+// request is checked against the access its route declares (a path no
+// route serves needs a signed-in user, who then gets a 404).
+func (g *Gate) Wrap(t *route.Table, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -132,7 +108,10 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			deny(w, r, http.StatusInternalServerError, "internal", "internal error")
 			return
 		}
-		perm, public := Policy(r.Method, r.URL.Path)
+		access := route.AnyUser
+		if rt, ok := t.Match(r); ok {
+			access = rt.Access
+		}
 		if user != nil {
 			ctx := WithUser(r.Context(), user)
 			if viaCookie {
@@ -140,7 +119,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			}
 			r = r.WithContext(ctx)
 		}
-		if public {
+		if access.Public {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -163,8 +142,8 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if !user.Role.Can(perm) {
-			deny(w, r, http.StatusForbidden, "forbidden", "the "+string(user.Role)+" role may not do this (needs "+string(perm)+" access)")
+		if !access.SignedIn && !user.Role.Can(access.Perm) {
+			deny(w, r, http.StatusForbidden, "forbidden", "the "+string(user.Role)+" role may not do this (needs "+string(access.Perm)+" access)")
 			return
 		}
 		if g.perToken != nil {

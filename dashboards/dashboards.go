@@ -22,6 +22,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -55,31 +56,31 @@ func New(m *metrics.Engine, st *store.Store) *Dashboards {
 	return &Dashboards{m: m, st: st, now: time.Now, optsTTL: 10 * time.Minute}
 }
 
-// Register mounts the dashboards on mux: the pages at / and
+// Register mounts the dashboards on the route table: the pages at / and
 // /dashboards/{page}, their static files under /static/.
-func Register(mux *http.ServeMux, m *metrics.Engine, st *store.Store) *Dashboards {
+func Register(routes *route.Table, m *metrics.Engine, st *store.Store) *Dashboards {
 	d := New(m, st)
-	d.Mount(mux)
+	d.Mount(routes)
 	return d
 }
 
-// Mount adds the routes to mux.
-func (d *Dashboards) Mount(mux *http.ServeMux) {
+// Mount adds the dashboards' routes to the table.
+func (d *Dashboards) Mount(routes *route.Table) {
 	if !EChartsEmbedded() {
 		slog.Warn("dashboards: ECharts " + EChartsVersion + " is not in this build; run `" + MakeTarget + "` and rebuild (the dashboards show a notice until then)")
 	}
-	mux.HandleFunc("GET /tickets/{ref}", d.ticketPage)
+	routes.Func("GET", "/tickets/{ref}", route.Need(model.PermTickets), "the ticket page", d.ticketPage)
 	static := staticHandler()
-	mux.Handle("GET /static/echarts/", static)
-	mux.Handle("GET /static/dashboards/", static)
+	routes.Handle("GET", "/static/echarts/", route.Anyone, "ECharts, embedded", static)
+	routes.Handle("GET", "/static/dashboards/", route.Anyone, "the dashboards' script and styles", static)
 	for _, p := range Pages {
-		pattern := "GET " + p.Path
-		if p.Path == "/" {
-			pattern = "GET /{$}"
+		path := p.Path
+		if path == "/" {
+			path = "/{$}"
 		}
-		mux.HandleFunc(pattern, d.handler(p))
+		routes.Func("GET", path, route.Need(model.PermDashboards), "the "+p.Title+" dashboard", d.handler(p))
 	}
-	mux.HandleFunc("GET /dashboards", func(w http.ResponseWriter, r *http.Request) {
+	routes.Func("GET", "/dashboards", route.Need(model.PermDashboards), "redirect to the overview dashboard", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusFound)
 	})
 }

@@ -56,11 +56,11 @@ func startEnv(tb testing.TB, tickets int) *env {
 		tb.Fatal(err)
 	}
 	e := &env{st: st, w: w, m: m, auth: auth.New(st)}
-	e.d = dashboards.Register(a.Mux(), m, st)
-	a.KBRoutes(portal.New(st, w, path).Register(a.Mux()).KB)
+	e.d = dashboards.Register(a.Routes(), m, st)
+	a.KBRoutes(portal.New(st, w, path).Register(a.Routes()).KB)
 	gate := auth.NewGate(e.auth, 0)
-	gate.Routes(a.Mux())
-	e.srv = httptest.NewServer(gate.Wrap(a.Handler()))
+	gate.Routes(a.Routes())
+	e.srv = httptest.NewServer(gate.Wrap(a.Routes(), a.Handler()))
 	tb.Cleanup(func() {
 		e.srv.Close()
 		w.Close()

@@ -19,6 +19,7 @@ import (
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/notify"
 	"github.com/deskpulse/deskpulse/portal"
+	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -28,7 +29,7 @@ type env struct {
 	t   *testing.T
 	st  *store.Store
 	w   *ingest.Writer
-	mux *http.ServeMux
+	mux *route.Table
 	rcv *mailin.Receiver
 	n   *notify.Notifier // started by ack
 	mp  *testtools.Mailpit
@@ -39,7 +40,7 @@ func newEnv(t *testing.T, options ...func(*mailin.Settings)) *env {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "deskpulse.duckdb")
 	st, w := testtools.Store(t, db)
-	mux := http.NewServeMux()
+	mux := route.NewTable()
 	p := portal.New(st, w, db).Register(mux)
 	set := mailin.Settings{Enabled: true, Addr: "127.0.0.1:0",
 		Domains: []string{"Help.Example.com"}, Address: "support@help.example.com", MaxBytes: 1 << 20}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/notify"
 	"github.com/deskpulse/deskpulse/portal"
+	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -71,7 +71,7 @@ type env struct {
 	t   *testing.T
 	st  *store.Store
 	w   *ingest.Writer
-	mux *http.ServeMux
+	mux *route.Table
 	n   *notify.Notifier
 	mp  *testtools.Mailpit
 }
@@ -81,7 +81,7 @@ func newEnv(t *testing.T) *env {
 	mp := testtools.StartMailpit(t)
 	db := filepath.Join(t.TempDir(), "deskpulse.duckdb")
 	st, w := testtools.Store(t, db)
-	mux := http.NewServeMux()
+	mux := route.NewTable()
 	portal.New(st, w, db).Register(mux)
 	var set notify.Settings
 	set.Enabled = true

@@ -26,9 +26,9 @@ func TestKBAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.KBRoutes(portal.New(st, w, db).Register(srv.Mux()).KB)
+	srv.KBRoutes(portal.New(st, w, db).Register(srv.Routes()).KB)
 	svc := auth.New(st)
-	hs := httptest.NewServer(auth.NewGate(svc, 0).Wrap(srv.Handler()))
+	hs := httptest.NewServer(auth.NewGate(svc, 0).Wrap(srv.Routes(), srv.Handler()))
 	defer hs.Close()
 	agent, _ := svc.AddUser(ctx, "test", &model.User{Email: "bob@example.com", Name: "Bob", Role: model.RoleAgent})
 	analyst, _ := svc.AddUser(ctx, "test", &model.User{Email: "ana@example.com", Name: "Ana", Role: model.RoleAnalyst})

@@ -21,6 +21,7 @@ import (
 	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 )
 
 // Attachment limits: per file, files per post, and the types accepted,
@@ -234,12 +235,12 @@ func (p *Portal) attachment(ctx context.Context, id string) (*Attachment, error)
 // status link (the requester), and for signed-in users allowed to work
 // tickets (/support/attachments/{id}; the route is public in the gate's
 // policy, so the check is here).
-func (p *Portal) registerAttachments(mux *http.ServeMux) {
-	mux.HandleFunc("GET /support/t/{token}/a/{id}", func(w http.ResponseWriter, r *http.Request) {
+func (p *Portal) registerAttachments(routes *route.Table) {
+	routes.Func("GET", "/support/t/{token}/a/{id}", route.Anyone, "an attachment, on the requester's status link", func(w http.ResponseWriter, r *http.Request) {
 		ticket, err := p.ticketOf(r.Context(), r.PathValue("token"))
 		p.serveAttachment(w, r, ticket, err)
 	})
-	mux.HandleFunc("GET /support/attachments/{id}", func(w http.ResponseWriter, r *http.Request) {
+	routes.Func("GET", "/support/attachments/{id}", route.Anyone, "an attachment, for staff", func(w http.ResponseWriter, r *http.Request) {
 		u := auth.UserFrom(r.Context())
 		if u == nil {
 			http.Redirect(w, r, "/signin?next="+r.URL.EscapedPath(), http.StatusSeeOther)

@@ -9,6 +9,7 @@ import (
 	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/internal/testtools"
+	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -17,7 +18,7 @@ type env struct {
 	w    *ingest.Writer
 	p    *Portal
 	base string
-	mux  *http.ServeMux
+	mux  *route.Table
 	auth *auth.Service
 }
 
@@ -26,12 +27,12 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "data", "deskpulse.duckdb")
 	st, w := testtools.Store(t, db)
-	mux := http.NewServeMux()
+	mux := route.NewTable()
 	p := New(st, w, db).Register(mux)
 	// as api.Server does
-	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.Func("GET", "/favicon.ico", route.Anyone, "no icon", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	svc := auth.New(st)
-	srv := httptest.NewServer(auth.NewGate(svc, 0).Wrap(mux))
+	srv := httptest.NewServer(auth.NewGate(svc, 0).Wrap(mux, mux))
 	t.Cleanup(func() {
 		srv.Close()
 	})

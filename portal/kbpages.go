@@ -9,13 +9,14 @@ import (
 	"strings"
 
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 )
 
-func (p *Portal) registerKB(mux *http.ServeMux) {
-	mux.HandleFunc("GET /kb", p.kbIndex)
-	mux.HandleFunc("GET /kb/suggest", p.kbSuggest)
-	mux.HandleFunc("GET /kb/{slug}", p.kbArticle)
-	mux.Handle("POST /kb/{slug}/vote", p.protect(p.kbVote))
+func (p *Portal) registerKB(routes *route.Table) {
+	routes.Func("GET", "/kb", route.Anyone, "the public knowledge base and its search", p.kbIndex)
+	routes.Func("GET", "/kb/suggest", route.Anyone, "article suggestions for the web form", p.kbSuggest)
+	routes.Func("GET", "/kb/{slug}", route.Anyone, "a public knowledge-base article", p.kbArticle)
+	routes.Handle("POST", "/kb/{slug}/vote", route.Anyone, "\"did this help?\" vote", p.protect(p.kbVote))
 }
 
 type kbIndexPage struct {

@@ -30,6 +30,7 @@ import (
 	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -101,17 +102,17 @@ func (p *Portal) allow(r *http.Request) (bool, int) {
 }
 
 // Register mounts the portal's routes on mux and returns p.
-func (p *Portal) Register(mux *http.ServeMux) *Portal {
-	mux.HandleFunc("GET /support", func(w http.ResponseWriter, r *http.Request) {
+func (p *Portal) Register(routes *route.Table) *Portal {
+	routes.Func("GET", "/support", route.Anyone, "redirect to the web form", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/support/new", http.StatusFound)
 	})
-	mux.HandleFunc("GET /support/new", p.newForm)
-	mux.Handle("POST /support/new", p.protect(p.create))
-	mux.Handle("POST /support/new/left", p.protect(p.left))
+	routes.Func("GET", "/support/new", route.Anyone, "the requester web form", p.newForm)
+	routes.Handle("POST", "/support/new", route.Anyone, "submit the web form (opens a ticket)", p.protect(p.create))
+	routes.Handle("POST", "/support/new/left", route.Anyone, "the web form was left (self-service beacon)", p.protect(p.left))
 	assets, _ := fs.Sub(files, "assets")
-	mux.Handle("GET /static/portal/", http.StripPrefix("/static/portal/", http.FileServerFS(assets)))
-	p.registerStatus(mux)
-	p.registerKB(mux)
+	routes.Handle("GET", "/static/portal/", route.Anyone, "the portal's script and styles", http.StripPrefix("/static/portal/", http.FileServerFS(assets)))
+	p.registerStatus(routes)
+	p.registerKB(routes)
 	return p
 }
 

@@ -11,14 +11,15 @@ import (
 
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 )
 
-func (p *Portal) registerStatus(mux *http.ServeMux) {
-	mux.HandleFunc("GET /support/t/{token}", p.statusPage)
-	mux.Handle("POST /support/t/{token}/reply", p.protect(p.reply))
-	mux.Handle("POST /support/t/{token}/rate", p.protect(p.rate))
-	mux.Handle("POST /support/t/{token}/revoke", p.protect(p.revoke))
-	p.registerAttachments(mux)
+func (p *Portal) registerStatus(routes *route.Table) {
+	routes.Func("GET", "/support/t/{token}", route.Anyone, "a requester's status page (secret link)", p.statusPage)
+	routes.Handle("POST", "/support/t/{token}/reply", route.Anyone, "the requester replies on the status page", p.protect(p.reply))
+	routes.Handle("POST", "/support/t/{token}/rate", route.Anyone, "the requester rates the ticket", p.protect(p.rate))
+	routes.Handle("POST", "/support/t/{token}/revoke", route.Anyone, "the requester revokes the status link", p.protect(p.revoke))
+	p.registerAttachments(routes)
 }
 
 // entry is one line of the public conversation.

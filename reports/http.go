@@ -12,6 +12,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/route"
 )
 
 // Register adds the report routes to the API mux:
@@ -20,10 +21,10 @@ import (
 //	GET /api/v1/exports/report.csv   its Tickets sheet as CSV
 //	GET /api/v1/reports              scheduled reports with their next run
 //	GET /api/v1/reports/runs         recorded runs (?report=NAME&limit=N)
-func (s *Service) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/exports/report.xlsx", s.exportXLSX)
-	mux.HandleFunc("GET /api/v1/exports/report.csv", s.exportCSV)
-	mux.HandleFunc("GET /api/v1/reports", func(w http.ResponseWriter, r *http.Request) {
+func (s *Service) Register(routes *route.Table) {
+	routes.Func("GET", "/api/v1/exports/report.xlsx", route.Need(model.PermMetrics), "the analyst workbook (Excel)", s.exportXLSX)
+	routes.Func("GET", "/api/v1/exports/report.csv", route.Need(model.PermMetrics), "the report's Tickets sheet as CSV", s.exportCSV)
+	routes.Func("GET", "/api/v1/reports", route.Need(model.PermManage), "scheduled reports with their next run", func(w http.ResponseWriter, r *http.Request) {
 		list, err := s.Reports(r.Context())
 		if err != nil {
 			writeError(w, r, err)
@@ -31,7 +32,7 @@ func (s *Service) Register(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"reports": list})
 	})
-	mux.HandleFunc("GET /api/v1/reports/runs", func(w http.ResponseWriter, r *http.Request) {
+	routes.Func("GET", "/api/v1/reports/runs", route.Need(model.PermManage), "recorded report runs", func(w http.ResponseWriter, r *http.Request) {
 		limit := 100
 		if v := r.URL.Query().Get("limit"); v != "" {
 			n, err := strconv.Atoi(v)

@@ -10,12 +10,14 @@ import (
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/deskpulse/deskpulse/route"
 )
 
 func TestRoutes(t *testing.T) {
 	e := newEnv(t)
 	s := e.service(t, nil, Definition{Name: "daily", Cron: "30 6 * * *", Timezone: "Europe/Berlin", Period: "previous_day", Recipients: []string{"a@example.com"}})
-	mux := http.NewServeMux()
+	mux := route.NewTable()
 	s.Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

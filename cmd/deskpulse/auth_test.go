@@ -82,11 +82,13 @@ func TestRoleMatrix(t *testing.T) {
 		G = "manage"    // admin, manager
 		A = "admin"     // admin
 		P = "public"
+		S = "signed-in" // any role: an unknown API path answers 404 to a signed-in user
 	)
 	allowed := map[string][]string{
 		T: {"admin", "manager", "agent"}, M: {"admin", "manager", "analyst"},
 		D: {"admin", "manager"}, G: {"admin", "manager"}, A: {"admin"},
 		P: {"admin", "manager", "analyst", "agent", "", "bad"},
+		S: {"admin", "manager", "analyst", "agent"},
 	}
 	routes := []struct{ method, path, body, access string }{
 		{"GET", "/healthz", "", P},
@@ -122,7 +124,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/api/v1/users", `{"email":"x@example.com","role":"agent"}`, A},
 		{"GET", "/api/v1/tokens", "", A},
 		{"GET", "/api/v1/audit", "", A},
-		{"GET", "/api/v1/unknown", "", A},
+		{"GET", "/api/v1/unknown", "", S},
 		{"GET", "/", "", D},
 		{"GET", "/tickets/1", "", T},
 	}

@@ -97,13 +97,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.API.SetSQLSettings(m.Config.SQL)
 	m.API.SetImportMaxInflated(m.Config.Import.MaxInflatedBytes)
-	dashboards.Register(m.API.Mux(), m.Metrics, m.Store)
-	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Mux())
+	dashboards.Register(m.API.Routes(), m.Metrics, m.Store)
+	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Routes())
 	m.API.KBRoutes(m.Portal.KB) // /support, /kb, /api/v1/kb (docs/portal.md)
 	if m.Reports, err = reports.New(m.Store, m.Metrics, m.Config.Reports, m.Config.SMTP); err != nil {
 		return err
 	}
-	m.Reports.Register(m.API.Mux()) // exports and scheduled reports
+	m.Reports.Register(m.API.Routes()) // exports and scheduled reports
 	if err := m.Reports.Start(); err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w (is another deskpulse running? choose another with --addr)", m.Config.Addr, err)
 	}
 	m.http = &http.Server{
-		Handler:           gate.Wrap(m.API.Handler()),
+		Handler:           gate.Wrap(m.API.Routes(), m.API.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // imports stream large bodies
 		WriteTimeout:      10 * time.Minute,
@@ -182,7 +182,7 @@ func (m *Main) setupAuth(ctx context.Context) (*auth.Gate, error) {
 	}
 	m.API.AdminRoutes(m.Auth)
 	gate := auth.NewGate(m.Auth, m.Config.Auth.TokenRate)
-	gate.Routes(m.API.Mux())
+	gate.Routes(m.API.Routes())
 	if gate.TrustedProxies, err = auth.ParseTrustedProxies(m.Config.Auth.TrustedProxies); err != nil {
 		return nil, err
 	}
