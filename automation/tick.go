@@ -133,7 +133,7 @@ func (e *Engine) tickTime(ctx context.Context, r *Rule, now time.Time) error {
 		}
 		status, since := r.Trigger.Status, c.since
 		guard := func(cur *model.Ticket) bool { return cur.Status == status && !cur.UpdatedAt.Before(since) }
-		e.act(ctx, r, t, nil, 1, guard, map[string]string{"since": since.UTC().Format(time.RFC3339)})
+		e.act(ctx, r, t, nil, "episode:"+t.ID+":"+episode, 1, guard, map[string]string{"since": since.UTC().Format(time.RFC3339)})
 	}
 	return nil
 }
@@ -271,7 +271,7 @@ func (e *Engine) slaAct(ctx context.Context, r *Rule, tg metrics.AtRiskTarget, n
 		return err
 	}
 	data := map[string]string{"due_at": tg.DueAt.UTC().Format(time.RFC3339), "target": tg.Target}
-	e.act(ctx, r, t, nil, 1, func(cur *model.Ticket) bool { return cur.Status.Unresolved() }, data)
+	e.act(ctx, r, t, nil, "episode:"+t.ID+":"+episode, 1, func(cur *model.Ticket) bool { return cur.Status.Unresolved() }, data)
 	slog.Info("automation: SLA rule acted", "rule", r.Name, "ticket", t.ID, "target", tg.Target, "due_at", tg.DueAt)
 	return nil
 }
