@@ -261,9 +261,7 @@ func (e *Engine) catchUp(ctx context.Context) bool {
 		}
 	}
 	e.cursor = max(e.cursor, e.catchUpTo)
-	if total > 0 {
-		slog.Info("automation: caught up", "events", total)
-	}
+	slog.Info("automation: caught up", "events", total, "cursor", e.cursor)
 	return true
 }
 
