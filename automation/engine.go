@@ -375,7 +375,12 @@ func (e *Engine) Sync(ctx context.Context) error {
 // Tick runs the time and SLA triggers as of now (the scheduler calls it
 // each minute; tests call it with their own clock).
 func (e *Engine) Tick(ctx context.Context, now time.Time) error {
-	return e.do(ctx, func() error { return e.tick(ctx, now) })
+	return e.do(ctx, func() error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(e.ctx, cancel)() // Close's grace ends a long tick too
+		return e.tick(ctx, now)
+	})
 }
 
 // StartScheduler ticks at once (catching up on what came due while

@@ -147,7 +147,7 @@ func TestKillDuringAutomationCatchUpActsExactlyOnce(t *testing.T) {
 		return resp.StatusCode, out.ID
 	}
 
-	const maxTickets = 400 // a bounded load: the whole test runs in seconds
+	const maxTickets = 400 // a bounded load: the test takes about 20 s
 	var created atomic.Int64
 	var stopLoad atomic.Bool
 	var load sync.WaitGroup
