@@ -107,6 +107,18 @@ func TestReplayAfterCrashActsOnce(t *testing.T) {
 			t.Errorf("ticket %s: tags %v", id, tags)
 		}
 	}
+	// The keys are kept while a replay can reach their events (the
+	// one-hour catch-up window), then forgotten.
+	e.clock.Add(90 * time.Minute)
+	e.tick()
+	if n := e.count(`SELECT count(*) FROM applied_commands`); n != 3 {
+		t.Errorf("%d applied keys after 90 minutes, want the 3 rule commands'", n)
+	}
+	e.clock.Add(time.Hour)
+	e.tick()
+	if n := e.count(`SELECT count(*) FROM applied_commands`); n != 0 {
+		t.Errorf("%d applied keys after 2.5 hours, want 0", n)
+	}
 }
 
 // TestCloseStopsCatchUpAndNextStartResumes: Close during a long catch-up

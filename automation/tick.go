@@ -28,10 +28,22 @@ func (e *Engine) tick(ctx context.Context, now time.Time) error {
 	if err := e.tickRules(ctx, now, last); err != nil {
 		return err
 	}
+	if err := e.forgetAppliedKeys(ctx, now); err != nil {
+		return err
+	}
 	if last.IsZero() || now.After(last) {
 		return e.setState(ctx, lastTickKey, now.UTC().Format(time.RFC3339Nano))
 	}
 	return nil
+}
+
+// forgetAppliedKeys drops the applied command keys no replay can reach
+// any more: a start replays only events of the catch-up window, and a
+// key is stored after its event. (Time and SLA rules have their claimed
+// episodes besides.)
+func (e *Engine) forgetAppliedKeys(ctx context.Context, now time.Time) error {
+	_, err := e.st.DB.ExecContext(ctx, `DELETE FROM applied_commands WHERE applied_at < ?`, now.Add(-2*e.opts.CatchUp))
+	return err
 }
 
 // lastTickKey is the automation_state key of the last successful tick.
