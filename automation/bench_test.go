@@ -153,7 +153,7 @@ func benchEngine(b *testing.B, cold bool) {
 		if cold {
 			clear(eng.cache)
 		}
-		eng.process(ctx, []*model.Event{&ev})
+		eng.process(ctx, []*model.Event{&ev}, false)
 	}
 	b.StopTimer()
 	if n := len(eng.depth); n > 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,17 +26,46 @@ type assignment struct {
 // refuses (closing an unresolved ticket, say) is skipped; the others
 // still apply. E-mail and webhook actions become an internal note saying
 // what was sent, and are carried out once the note is committed.
+//
+// The command is keyed (ingest.Keyed) by the rule and what triggered it,
+// so that a replay after a crash does not apply it again; its record is
+// the e-mail and webhook actions still to carry out after the commit.
 type ruleCommand struct {
 	id       string
+	key      string
 	rule     *Rule
 	guard    func(*model.Ticket) bool
 	data     map[string]string
 	assignee map[int]assignment
 
-	sideEffects []*Action // set by Decide
+	sideEffects []int // indexes of the e-mail and webhook actions applied, set by Decide
 }
 
 func (c *ruleCommand) TicketID() string { return c.id }
+
+func (c *ruleCommand) Key() string { return c.key }
+
+func (c *ruleCommand) Record() string { return formatEffects(c.sideEffects) }
+
+// formatEffects and parseEffects write and read a rule command's record:
+// the indexes of its e-mail and webhook actions, as "0,2".
+func formatEffects(actions []int) string {
+	parts := make([]string, len(actions))
+	for i, a := range actions {
+		parts[i] = strconv.Itoa(a)
+	}
+	return strings.Join(parts, ",")
+}
+
+func parseEffects(record string) []int {
+	var out []int
+	for _, p := range strings.Split(record, ",") {
+		if i, err := strconv.Atoi(p); err == nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
 
 func (c *ruleCommand) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) {
 	c.sideEffects = nil
@@ -65,7 +95,7 @@ func (c *ruleCommand) Decide(t *model.Ticket, at time.Time) ([]*model.Event, err
 				cur = next
 				out = append(out, evs...)
 				if a.Type == "email" || a.Type == "webhook" {
-					c.sideEffects = append(c.sideEffects, a)
+					c.sideEffects = append(c.sideEffects, i)
 				}
 				continue
 			}

@@ -42,16 +42,20 @@ type Options struct {
 	MaxPerTick int
 }
 
-// Mailer queues e-mails rendered from a named template (package notify).
-// A Mailer that is also a Listener sees every committed batch (built-in
-// notifications); one with Start() and Close() error runs and stops with
-// the engine.
+// Mailer queues e-mails rendered from a named template (package notify),
+// each at most once per key (a rule, its triggering event and the
+// action; "" is not keyed). A Mailer that is also a Listener sees every
+// committed batch (built-in notifications), and must itself queue each
+// once per event: the engine replays the events after a crash. One with
+// Start() and Close() error runs and stops with the engine.
 type Mailer interface {
-	Queue(ctx context.Context, to []string, template string, t *model.Ticket, data map[string]string) error
+	QueueOnce(ctx context.Context, key string, to []string, template string, t *model.Ticket, data map[string]string) error
 }
 
 // Listener sees every committed batch of events on the engine goroutine,
 // with the touched tickets as they are now; it must not block for long.
+// After a crash it sees the events since the last saved cursor again, so
+// what it does must be idempotent per event.
 type Listener interface {
 	Committed(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket)
 }
@@ -76,6 +80,10 @@ type Engine struct {
 	done    chan struct{}
 	started bool
 	closed  bool
+	// ctx is the engine goroutine's; Close cancels it when the stop grace
+	// is over, which interrupts the batch in hand (replayed next start).
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// owned by the engine goroutine
 	depth     map[string]int // event id -> rule chain depth of the event
@@ -84,9 +92,10 @@ type Engine struct {
 	hooks     *Webhooks
 	cache     map[string]*model.Ticket // ticket states after the events processed
 	lastSeq   int64                    // the last event processed
-	skipTo    int64                    // catch-up: queued events up to this seq were processed
-	cursor    int64
-	saved     int64
+	catchUpTo int64                    // the last event stored at Start: the catch-up's, later ones come queued
+	cursor    int64                    // every event up to this one was processed, with all it caused
+	saved     int64                    // the cursor as stored
+	savedAt   time.Time
 }
 
 // New opens the engine over a store: seeds the config's rules and loads
@@ -136,8 +145,10 @@ func (e *Engine) Webhooks() *Webhooks { return e.hooks }
 // AddListener adds a listener (webhooks, notifications); call before Start.
 func (e *Engine) AddListener(l Listener) { e.listeners = append(e.listeners, l) }
 
-// Start subscribes to the writer's committed events, catches up on those
-// stored since the engine last ran, and starts the engine goroutine.
+// Start subscribes to the writer's committed events and starts the
+// engine goroutine, which first catches up on the events stored after
+// the saved cursor (those of a crash or of a stop in the middle of a
+// catch-up), then follows the committed ones.
 func (e *Engine) Start(ctx context.Context) error {
 	e.w.Subscribe(e.enqueue)
 	maxSeq, err := e.st.MaxSeq(ctx)
@@ -148,26 +159,28 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var pending []*model.Event
+	e.cursor = maxSeq // first start: the history is not acted on
 	if ok {
-		e.cursor, _ = strconv.ParseInt(cur, 10, 64)
-		if e.cursor < maxSeq {
-			pending, err = e.st.EventsAfter(ctx, e.cursor, e.now().Add(-e.opts.CatchUp), 100_000)
-			if err != nil {
-				return err
-			}
-			pending = filterSeq(pending, maxSeq)
-		}
+		saved, _ := strconv.ParseInt(cur, 10, 64)
+		e.cursor = min(saved, maxSeq)
 	}
-	e.cursor, e.skipTo = max(e.cursor, maxSeq), maxSeq
+	e.saved, e.catchUpTo = -1, maxSeq
+	if err := e.saveCursor(ctx); err != nil {
+		return err
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.started = true
 	e.hooks.start()
 	if s, ok := e.opts.Mailer.(interface{ Start() }); ok {
 		s.Start()
 	}
-	go e.run(pending)
+	go e.run()
 	return nil
 }
+
+// catchUpPage is how many stored events the catch-up processes between
+// saving the cursor and looking for a stop.
+const catchUpPage = 100
 
 func filterSeq(events []*model.Event, upTo int64) []*model.Event {
 	out := events[:0]
@@ -190,12 +203,12 @@ func (e *Engine) enqueue(events []*model.Event) {
 	}
 }
 
-func (e *Engine) run(pending []*model.Event) {
+func (e *Engine) run() {
 	defer close(e.done)
-	ctx := context.Background()
-	if len(pending) > 0 {
-		slog.Info("automation: catching up on events stored while not running", "events", len(pending))
-		e.process(ctx, pending)
+	defer e.finalCursor()
+	ctx := e.ctx
+	if !e.catchUp(ctx) {
+		return // stopped: the next start goes on from the cursor
 	}
 	for {
 		select {
@@ -205,30 +218,94 @@ func (e *Engine) run(pending []*model.Event) {
 			e.drain(ctx)
 			fn()
 		case <-e.stop:
-			e.drain(ctx)
-			e.saveCursor(ctx, true)
+			e.drain(ctx) // until the queue is empty or the stop grace is over
 			return
 		}
 	}
 }
 
+// catchUp processes the events stored after the cursor up to the last
+// one at Start, a page at a time, saving the cursor after each page; it
+// returns false when Close stopped it (the cursor says how far it got).
+// Events older than the catch-up window are not acted on.
+func (e *Engine) catchUp(ctx context.Context) bool {
+	since := e.now().Add(-e.opts.CatchUp)
+	total := 0
+	for e.cursor < e.catchUpTo {
+		if e.stopping() {
+			slog.Info("automation: catch-up stopped; the next start resumes it", "events", total, "cursor", e.cursor)
+			return false
+		}
+		page, err := e.st.EventsAfter(ctx, e.cursor, since, catchUpPage)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
+			slog.Error("automation: catch up", "err", err)
+			break
+		}
+		page = filterSeq(page, e.catchUpTo)
+		if len(page) == 0 {
+			break // the rest is older than the window
+		}
+		if total == 0 {
+			slog.Info("automation: catching up on events stored while not running", "after", e.cursor, "up_to", e.catchUpTo)
+		}
+		if !e.process(ctx, page, true) {
+			return false
+		}
+		total += len(page)
+		e.cursor = page[len(page)-1].Seq
+		if err := e.saveCursor(ctx); err != nil {
+			slog.Warn("automation: save cursor", "err", err)
+		}
+	}
+	e.cursor = max(e.cursor, e.catchUpTo)
+	slog.Info("automation: caught up", "events", total, "cursor", e.cursor)
+	return true
+}
+
+// stopping says whether Close was called.
+func (e *Engine) stopping() bool {
+	select {
+	case <-e.stop:
+		return true
+	default:
+		return e.ctx.Err() != nil
+	}
+}
+
+// cursorEvery is how often the cursor is saved while events keep coming
+// (and whenever the queue runs empty): what a crash leaves to replay,
+// which the idempotency keys make harmless.
+const cursorEvery = 250 * time.Millisecond
+
 func (e *Engine) drain(ctx context.Context) {
-	for {
+	for ctx.Err() == nil {
 		e.qmu.Lock()
 		if len(e.queue) == 0 {
 			e.qmu.Unlock()
-			e.saveCursor(ctx, false)
+			if err := e.saveCursor(ctx); err != nil && ctx.Err() == nil {
+				slog.Warn("automation: save cursor", "err", err)
+			}
 			return
 		}
 		batch := e.queue[0]
 		e.queue[0] = nil
 		e.queue = e.queue[1:]
 		e.qmu.Unlock()
-		if e.skipTo > 0 {
-			batch = skipSeq(batch, e.skipTo)
+		batch = skipSeq(batch, e.catchUpTo)
+		if len(batch) == 0 {
+			continue
 		}
-		if len(batch) > 0 {
-			e.process(ctx, batch)
+		if !e.process(ctx, batch, false) {
+			return // interrupted: replayed from the cursor at the next start
+		}
+		e.cursor = max(e.cursor, batch[len(batch)-1].Seq)
+		if time.Since(e.savedAt) >= cursorEvery {
+			if err := e.saveCursor(ctx); err != nil && ctx.Err() == nil {
+				slog.Warn("automation: save cursor", "err", err)
+			}
 		}
 	}
 }
@@ -240,17 +317,27 @@ func skipSeq(events []*model.Event, upTo int64) []*model.Event {
 	return events
 }
 
-// saveCursor records the last processed event (at most every few
-// batches unless final).
-func (e *Engine) saveCursor(ctx context.Context, final bool) {
+// saveCursor stores the cursor: every event up to it was processed with
+// all its effects, so a restart goes on after it.
+func (e *Engine) saveCursor(ctx context.Context) error {
 	if e.cursor == e.saved {
-		return
+		return nil
 	}
 	if err := e.setState(ctx, "cursor", strconv.FormatInt(e.cursor, 10)); err != nil {
-		slog.Warn("automation: save cursor", "err", err)
-		return
+		return err
 	}
-	e.saved = e.cursor
+	e.saved, e.savedAt = e.cursor, time.Now()
+	return nil
+}
+
+// finalCursor saves the cursor as the engine stops (its context may be
+// cancelled by then).
+func (e *Engine) finalCursor() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.saveCursor(ctx); err != nil {
+		slog.Warn("automation: save cursor", "err", err)
+	}
 }
 
 // do runs fn on the engine goroutine and waits for it.
@@ -288,7 +375,12 @@ func (e *Engine) Sync(ctx context.Context) error {
 // Tick runs the time and SLA triggers as of now (the scheduler calls it
 // each minute; tests call it with their own clock).
 func (e *Engine) Tick(ctx context.Context, now time.Time) error {
-	return e.do(ctx, func() error { return e.tick(ctx, now) })
+	return e.do(ctx, func() error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(e.ctx, cancel)() // Close's grace ends a long tick too
+		return e.tick(ctx, now)
+	})
 }
 
 // StartScheduler ticks at once (catching up on what came due while
@@ -320,8 +412,14 @@ func (e *Engine) isClosed() bool {
 	return e.closed
 }
 
-// Close processes what is queued and stops the engine; call it before
-// closing the writer.
+// StopGrace is how long Close lets the engine work through its queue
+// before it interrupts the batch in hand; what is left is processed at
+// the next start (from the saved cursor). A catch-up stops at once,
+// after its current page.
+const StopGrace = 3 * time.Second
+
+// Close processes what is queued (for up to StopGrace) and stops the
+// engine; call it before closing the writer.
 func (e *Engine) Close() error {
 	e.qmu.Lock()
 	if e.closed || !e.started {
@@ -332,7 +430,10 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.qmu.Unlock()
 	close(e.stop)
+	grace := time.AfterFunc(StopGrace, e.cancel)
 	<-e.done
+	grace.Stop()
+	e.cancel()
 	e.hooks.close()
 	if c, ok := e.opts.Mailer.(interface{ Close() error }); ok {
 		return c.Close()
@@ -340,22 +441,42 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// process evaluates the event rules on one committed batch.
-func (e *Engine) process(ctx context.Context, events []*model.Event) {
-	for _, ev := range events {
-		e.cursor = max(e.cursor, ev.Seq)
-	}
+// process evaluates the event rules on one batch: committed (live) or
+// stored (replay: the catch-up after a start, whose events a run before
+// a crash may have acted on already). It returns false when the engine's
+// context was cancelled before the batch was through.
+//
+// Every effect happens once per triggering event: a rule's actions are a
+// command keyed by rule and event (the writer refuses the key a second
+// time), its e-mails and webhook calls are queued under keys the store
+// keeps unique, and so are the listeners' notifications and deliveries.
+// On a replay, the rules already applied to an event are not matched
+// again (the ticket has moved on since): only what their commit left to
+// do is finished.
+func (e *Engine) process(ctx context.Context, events []*model.Event, replay bool) bool {
 	tickets, err := e.tickets(ctx, events)
 	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
 		slog.Error("automation: load tickets", "err", err)
-		return
+		return true
 	}
 	for _, l := range e.listeners {
 		l.Committed(ctx, events, tickets)
 	}
 	rules := e.Rules()
+	var applied map[string]string
+	if replay {
+		if applied, err = e.appliedRules(ctx, rules, events); err != nil {
+			slog.Warn("automation: applied rules of a replayed batch", "err", err)
+		}
+	}
 	fired := map[[2]string]bool{}
 	for _, ev := range events {
+		if ctx.Err() != nil {
+			return false
+		}
 		d := e.depth[ev.ID]
 		delete(e.depth, ev.ID)
 		t := tickets[ev.Ticket]
@@ -364,7 +485,15 @@ func (e *Engine) process(ctx context.Context, events []*model.Event) {
 		}
 		for _, r := range rules {
 			key := [2]string{r.ID, t.ID}
-			if fired[key] || !r.Enabled || !r.TriggeredBy(ev) || !r.Matches(&Subject{Ticket: t, Event: ev, At: ev.At}, e.cals) {
+			if fired[key] || !r.Enabled || !r.TriggeredBy(ev) {
+				continue
+			}
+			if record, ok := applied[ruleKey(r, ev.ID)]; ok {
+				fired[key] = true
+				e.sideEffects(ctx, ruleKey(r, ev.ID), r, parseEffects(record), t, ev, nil)
+				continue
+			}
+			if !r.Matches(&Subject{Ticket: t, Event: ev, At: ev.At}, e.cals) {
 				continue
 			}
 			if d >= e.opts.MaxDepth {
@@ -372,7 +501,7 @@ func (e *Engine) process(ctx context.Context, events []*model.Event) {
 				continue
 			}
 			fired[key] = true
-			if next := e.act(ctx, r, t, ev, d+1, nil, nil); next != nil {
+			if next := e.act(ctx, r, t, ev, ev.ID, d+1, nil, nil); next != nil {
 				tickets[t.ID] = next
 				t = next
 			}
@@ -386,6 +515,28 @@ func (e *Engine) process(ctx context.Context, events []*model.Event) {
 	if len(e.depth) > 100_000 {
 		e.depth = map[string]int{}
 	}
+	return ctx.Err() == nil
+}
+
+// ruleKey is the idempotency key of rule r acting on what triggered it
+// (origin: an event id, or a time or SLA episode).
+func ruleKey(r *Rule, origin string) string { return "rule:" + r.ID + ":" + origin }
+
+// appliedRules returns the records of the event rules already applied to
+// the events, by ruleKey.
+func (e *Engine) appliedRules(ctx context.Context, rules []*Rule, events []*model.Event) (map[string]string, error) {
+	var keys []string
+	for _, r := range rules {
+		if !r.Enabled || r.Trigger.On == OnTime || r.Trigger.On == OnSLAAtRisk || r.Trigger.On == OnSLABreached {
+			continue
+		}
+		for _, ev := range events {
+			if r.TriggeredBy(ev) {
+				keys = append(keys, ruleKey(r, ev.ID))
+			}
+		}
+	}
+	return store.AppliedKeys(ctx, e.st.DB, keys)
 }
 
 // tickets loads the current state of the tickets the events touch.
@@ -471,23 +622,30 @@ func (e *Engine) ticketsByID(ctx context.Context, ids []string) (map[string]*mod
 	return store.TicketsByID(ctx, conn, ids)
 }
 
-// act runs r's actions on the ticket as one command; guard (may be nil)
-// re-checks at commit time that the trigger still holds. It returns the
-// ticket afterwards (nil when nothing changed).
-func (e *Engine) act(ctx context.Context, r *Rule, t *model.Ticket, ev *model.Event, depth int, guard func(*model.Ticket) bool, data map[string]string) *model.Ticket {
-	cmd := &ruleCommand{id: t.ID, rule: r, guard: guard, data: data, assignee: e.resolveAssignees(ctx, r, t)}
+// act runs r's actions on the ticket as one command, keyed by the rule
+// and origin (what triggered it: the event's id, or a time or SLA
+// episode); guard (may be nil) re-checks at commit time that the trigger
+// still holds. It returns the ticket afterwards (nil when nothing
+// changed, or when the command had been applied before a crash: then
+// only its e-mails and webhook calls are queued, if they were not).
+func (e *Engine) act(ctx context.Context, r *Rule, t *model.Ticket, ev *model.Event, origin string, depth int, guard func(*model.Ticket) bool, data map[string]string) *model.Ticket {
+	cmd := &ruleCommand{id: t.ID, key: ruleKey(r, origin), rule: r, guard: guard, data: data, assignee: e.resolveAssignees(ctx, r, t)}
 	res, err := e.w.Do(ctx, cmd)
 	if err != nil {
 		slog.Warn("automation: rule failed", "rule", r.Name, "ticket", t.ID, "err", err)
+		return nil
+	}
+	if res.Applied {
+		if res.Ticket != nil {
+			e.sideEffects(ctx, cmd.key, r, parseEffects(res.Record), res.Ticket, ev, data)
+		}
 		return nil
 	}
 	for _, x := range res.Events {
 		e.depth[x.ID] = depth
 	}
 	e.routed(ctx, cmd, res.Events)
-	for _, a := range cmd.sideEffects {
-		e.sideEffect(ctx, r, a, res.Ticket, ev, data)
-	}
+	e.sideEffects(ctx, cmd.key, r, cmd.sideEffects, res.Ticket, ev, data)
 	if len(res.Events) > 0 {
 		slog.Debug("automation: rule acted", "rule", r.Name, "ticket", t.ID, "events", len(res.Events))
 	}
@@ -545,9 +703,20 @@ func (e *Engine) routed(ctx context.Context, cmd *ruleCommand, events []*model.E
 	}
 }
 
-// sideEffect sends an action's e-mail or webhook call after its note is
-// committed.
-func (e *Engine) sideEffect(ctx context.Context, r *Rule, a *Action, t *model.Ticket, ev *model.Event, data map[string]string) {
+// sideEffects queues the e-mails and webhook calls of the rule's actions
+// (by index) after their notes are committed, each under the rule
+// command's key and the action's index: queued once, however often a
+// replay asks.
+func (e *Engine) sideEffects(ctx context.Context, key string, r *Rule, actions []int, t *model.Ticket, ev *model.Event, data map[string]string) {
+	for _, i := range actions {
+		if i >= 0 && i < len(r.Actions) && ctx.Err() == nil {
+			e.sideEffect(ctx, key+":"+strconv.Itoa(i), r, &r.Actions[i], t, ev, data)
+		}
+	}
+}
+
+// sideEffect queues one action's e-mail or webhook call.
+func (e *Engine) sideEffect(ctx context.Context, key string, r *Rule, a *Action, t *model.Ticket, ev *model.Event, data map[string]string) {
 	switch a.Type {
 	case "email":
 		if e.opts.Mailer == nil {
@@ -563,11 +732,11 @@ func (e *Engine) sideEffect(ctx context.Context, r *Rule, a *Action, t *model.Ti
 		for k, v := range data {
 			d[k] = v
 		}
-		if err := e.opts.Mailer.Queue(ctx, to, a.Template, t, d); err != nil {
+		if err := e.opts.Mailer.QueueOnce(ctx, key, to, a.Template, t, d); err != nil {
 			slog.Warn("automation: queue e-mail", "rule", r.Name, "err", err)
 		}
 	case "webhook":
-		if err := e.queueRuleWebhook(ctx, a, r, t, ev); err != nil {
+		if err := e.queueRuleWebhook(ctx, key, a, r, t, ev); err != nil {
 			slog.Warn("automation: queue webhook", "rule", r.Name, "err", err)
 		}
 	}

@@ -90,18 +90,20 @@ func (r *router) route(ctx context.Context, ev *model.Event, t *model.Ticket, de
 	if ev.Type == model.EventAssigned && ev.Actor == RouterActor.Name {
 		return nil
 	}
-	return r.assign(ctx, t, depth)
+	return r.assign(ctx, t, depth, "route:"+ev.ID)
 }
 
-// assign picks an agent and records the assignment; nil when nobody can
-// take the ticket (all away or at their cap: the scheduler tries again).
-func (r *router) assign(ctx context.Context, t *model.Ticket, depth int) *model.Ticket {
+// assign picks an agent and records the assignment, once per key (the
+// event that landed the ticket in the team; "" from the scheduler); nil
+// when nobody can take the ticket (all away or at their cap: the
+// scheduler tries again).
+func (r *router) assign(ctx context.Context, t *model.Ticket, depth int, key string) *model.Ticket {
 	agent, reason := r.pick(ctx, t)
 	if agent == "" {
 		slog.Debug("routing: nobody to assign", "ticket", t.ID, "team", t.Team, "reason", reason)
 		return nil
 	}
-	res, err := r.e.w.Do(ctx, &routeCommand{id: t.ID, team: t.Team, agent: agent, reason: reason})
+	res, err := r.e.w.Do(ctx, &routeCommand{id: t.ID, key: key, team: t.Team, agent: agent, reason: reason})
 	if err != nil {
 		slog.Warn("routing: assign", "ticket", t.ID, "agent", agent, "err", err)
 		return nil
@@ -315,7 +317,7 @@ func (r *router) tick(ctx context.Context) error {
 	}
 	for _, id := range ids {
 		if t := tickets[id]; t != nil {
-			r.assign(ctx, t, 1)
+			r.assign(ctx, t, 1, "")
 		}
 	}
 	return nil
@@ -324,10 +326,15 @@ func (r *router) tick(ctx context.Context) error {
 // routeCommand assigns the ticket if it is still unassigned in the team,
 // as the router, with the reason in the event's comment.
 type routeCommand struct {
-	id, team, agent, reason string
+	id, key, team, agent, reason string
 }
 
 func (c *routeCommand) TicketID() string { return c.id }
+
+// Key makes a replayed event's routing a no-op (ingest.Keyed).
+func (c *routeCommand) Key() string { return c.key }
+
+func (c *routeCommand) Record() string { return "" }
 
 func (c *routeCommand) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) {
 	if t == nil {

@@ -28,10 +28,22 @@ func (e *Engine) tick(ctx context.Context, now time.Time) error {
 	if err := e.tickRules(ctx, now, last); err != nil {
 		return err
 	}
+	if err := e.forgetAppliedKeys(ctx, now); err != nil {
+		return err
+	}
 	if last.IsZero() || now.After(last) {
 		return e.setState(ctx, lastTickKey, now.UTC().Format(time.RFC3339Nano))
 	}
 	return nil
+}
+
+// forgetAppliedKeys drops the applied command keys no replay can reach
+// any more: a start replays only events of the catch-up window, and a
+// key is stored after its event. (Time and SLA rules have their claimed
+// episodes besides.)
+func (e *Engine) forgetAppliedKeys(ctx context.Context, now time.Time) error {
+	_, err := e.st.DB.ExecContext(ctx, `DELETE FROM applied_commands WHERE applied_at < ?`, now.Add(-2*e.opts.CatchUp))
+	return err
 }
 
 // lastTickKey is the automation_state key of the last successful tick.
@@ -133,7 +145,7 @@ func (e *Engine) tickTime(ctx context.Context, r *Rule, now time.Time) error {
 		}
 		status, since := r.Trigger.Status, c.since
 		guard := func(cur *model.Ticket) bool { return cur.Status == status && !cur.UpdatedAt.Before(since) }
-		e.act(ctx, r, t, nil, 1, guard, map[string]string{"since": since.UTC().Format(time.RFC3339)})
+		e.act(ctx, r, t, nil, "episode:"+t.ID+":"+episode, 1, guard, map[string]string{"since": since.UTC().Format(time.RFC3339)})
 	}
 	return nil
 }
@@ -271,7 +283,7 @@ func (e *Engine) slaAct(ctx context.Context, r *Rule, tg metrics.AtRiskTarget, n
 		return err
 	}
 	data := map[string]string{"due_at": tg.DueAt.UTC().Format(time.RFC3339), "target": tg.Target}
-	e.act(ctx, r, t, nil, 1, func(cur *model.Ticket) bool { return cur.Status.Unresolved() }, data)
+	e.act(ctx, r, t, nil, "episode:"+t.ID+":"+episode, 1, func(cur *model.Ticket) bool { return cur.Status.Unresolved() }, data)
 	slog.Info("automation: SLA rule acted", "rule", r.Name, "ticket", t.ID, "target", tg.Target, "due_at", tg.DueAt)
 	return nil
 }

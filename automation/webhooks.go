@@ -330,7 +330,8 @@ func eventNames() []string {
 	return out
 }
 
-// Committed queues a delivery per subscribed event (engine goroutine).
+// Committed queues a delivery per subscribed event (engine goroutine),
+// once per subscription and event however often the event is replayed.
 func (h *Webhooks) Committed(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket) {
 	h.mu.RLock()
 	subs := h.subs
@@ -341,7 +342,7 @@ func (h *Webhooks) Committed(ctx context.Context, events []*model.Event, tickets
 			if !slices.Contains(w.Events, "*") && !slices.Contains(w.Events, string(ev.Type)) {
 				continue
 			}
-			if err := h.enqueue(ctx, w.ID, w.URL, w.Secret, &Payload{Event: ev, Ticket: tickets[ev.Ticket]}); err != nil {
+			if err := h.enqueue(ctx, "hook:"+w.ID+":"+ev.ID, w.ID, w.URL, w.Secret, &Payload{Event: ev, Ticket: tickets[ev.Ticket]}); err != nil {
 				slog.Error("webhooks: queue delivery", "webhook", w.ID, "err", err)
 			}
 			queued = true
@@ -352,7 +353,9 @@ func (h *Webhooks) Committed(ctx context.Context, events []*model.Event, tickets
 	}
 }
 
-func (h *Webhooks) enqueue(ctx context.Context, hook, target, secret string, p *Payload) error {
+// enqueue queues a delivery unless one with the same key (unique in the
+// store) was queued before.
+func (h *Webhooks) enqueue(ctx context.Context, key, hook, target, secret string, p *Payload) error {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return err
@@ -364,9 +367,13 @@ func (h *Webhooks) enqueue(ctx context.Context, hook, target, secret string, p *
 	if p.Ticket != nil {
 		ticket = p.Ticket.ID
 	}
+	var effectKey any // NULL: not keyed
+	if key != "" {
+		effectKey = key
+	}
 	now := h.now().UTC()
-	_, err = h.st.DB.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, url, secret, event_id, event_type, ticket_id, payload, status, next_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`, ingest.NewID(), hook, target, secret, evID, evType, ticket, string(body), now, now)
+	_, err = h.st.DB.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, url, secret, event_id, event_type, ticket_id, payload, status, next_at, created_at, effect_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`, ingest.NewID(), hook, target, secret, evID, evType, ticket, string(body), now, now, effectKey)
 	return err
 }
 
@@ -377,9 +384,9 @@ func (h *Webhooks) signal() {
 	}
 }
 
-// queueRuleWebhook queues a rule's webhook action.
-func (e *Engine) queueRuleWebhook(ctx context.Context, a *Action, r *Rule, t *model.Ticket, ev *model.Event) error {
-	if err := e.hooks.enqueue(ctx, "rule:"+r.Name, a.URL, a.Secret, &Payload{Event: ev, Ticket: t, Rule: r.Name}); err != nil {
+// queueRuleWebhook queues a rule's webhook action once per key.
+func (e *Engine) queueRuleWebhook(ctx context.Context, key string, a *Action, r *Rule, t *model.Ticket, ev *model.Event) error {
+	if err := e.hooks.enqueue(ctx, key, "rule:"+r.Name, a.URL, a.Secret, &Payload{Event: ev, Ticket: t, Rule: r.Name}); err != nil {
 		return err
 	}
 	e.hooks.signal()

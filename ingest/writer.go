@@ -25,10 +25,27 @@ type Command interface {
 	Decide(t *model.Ticket, at time.Time) ([]*model.Event, error)
 }
 
+// Keyed is a command that must take effect at most once however often
+// it is sent (an automation rule acting on one event, replayed after a
+// crash). The writer stores Key in the transaction of the command's
+// events, with Record (asked after Decide: what the command leaves to do
+// once committed), and answers a command whose key is stored already
+// without deciding it: no events, Result.Applied and the stored Record.
+// A command that decides no events stores no key, nor one whose Key is "".
+type Keyed interface {
+	Command
+	Key() string
+	Record() string
+}
+
 // Result is what a committed command did.
 type Result struct {
 	Ticket *model.Ticket
 	Events []*model.Event
+	// Applied: a Keyed command whose key was stored already; nothing
+	// was done, and Record is what the first one stored.
+	Applied bool
+	Record  string
 }
 
 // ErrClosed is returned for commands sent after Close.
@@ -246,9 +263,9 @@ type staged struct {
 // that one bad apple cannot sink the rest.
 func (w *Writer) commit(batch []*request) {
 	ctx := context.Background()
-	outcomes, events, tickets, err := w.decide(ctx, batch)
+	outcomes, events, tickets, keys, err := w.decide(ctx, batch)
 	if err == nil {
-		err = w.persist(ctx, events, tickets)
+		err = w.persist(ctx, events, tickets, keys)
 	}
 	if err != nil {
 		w.rollbackCounters(events)
@@ -279,10 +296,14 @@ func (w *Writer) commit(batch []*request) {
 	}
 }
 
-// decide runs each command on the state left by the commands before it.
-func (w *Writer) decide(ctx context.Context, batch []*request) ([]staged, []*model.Event, map[string]*model.Ticket, error) {
-	var missing []string
+// decide runs each command on the state left by the commands before it,
+// and returns the keys of the Keyed ones that decided events.
+func (w *Writer) decide(ctx context.Context, batch []*request) ([]staged, []*model.Event, map[string]*model.Ticket, []store.AppliedKey, error) {
+	var missing, keyList []string
 	for _, r := range batch {
+		if k, ok := r.cmd.(Keyed); ok && k.Key() != "" {
+			keyList = append(keyList, k.Key())
+		}
 		if _, isNew := r.cmd.(*CreateTicket); isNew {
 			continue // a fresh id: nothing to load
 		}
@@ -292,8 +313,13 @@ func (w *Writer) decide(ctx context.Context, batch []*request) ([]staged, []*mod
 	}
 	loaded, err := store.TicketsByID(ctx, w.conn, missing)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
+	applied, err := store.AppliedKeys(ctx, w.conn, keyList)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	var keys []store.AppliedKey
 	current := func(id string) *model.Ticket {
 		if t := w.cache[id]; t != nil {
 			return t
@@ -310,6 +336,19 @@ func (w *Writer) decide(ctx context.Context, batch []*request) ([]staged, []*mod
 		if t == nil {
 			t = current(id)
 		}
+		keyed, _ := r.cmd.(Keyed)
+		if keyed != nil && keyed.Key() == "" {
+			keyed = nil // not keyed this time
+		}
+		if keyed != nil {
+			if rec, done := applied[keyed.Key()]; done {
+				outcomes[i].result = &Result{Applied: true, Record: rec}
+				if t != nil {
+					outcomes[i].result.Ticket = t.Clone()
+				}
+				continue
+			}
+		}
 		evs, next, err := w.apply(r.cmd, t)
 		if err != nil {
 			outcomes[i].err = err
@@ -317,11 +356,16 @@ func (w *Writer) decide(ctx context.Context, batch []*request) ([]staged, []*mod
 		}
 		if len(evs) > 0 { // a no-op leaves the stored ticket as it is
 			touched[id] = next
+			if keyed != nil {
+				rec := keyed.Record()
+				applied[keyed.Key()] = rec // the same key later in the batch
+				keys = append(keys, store.AppliedKey{Key: keyed.Key(), Ticket: id, Record: rec})
+			}
 		}
 		events = append(events, evs...)
 		outcomes[i].result = &Result{Ticket: next.Clone(), Events: evs}
 	}
-	return outcomes, events, touched, nil
+	return outcomes, events, touched, keys, nil
 }
 
 // apply decides cmd on a copy of t and returns its events and the new state.
@@ -369,7 +413,7 @@ func (w *Writer) rollbackCounters(events []*model.Event) {
 	}
 }
 
-func (w *Writer) persist(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket) error {
+func (w *Writer) persist(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket, keys []store.AppliedKey) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -379,6 +423,9 @@ func (w *Writer) persist(ctx context.Context, events []*model.Event, tickets map
 	}
 	return inTransaction(ctx, w.conn, func() error {
 		if err := store.AppendEvents(w.conn, events); err != nil {
+			return err
+		}
+		if err := store.AddAppliedKeys(ctx, w.conn, keys, events[0].At); err != nil {
 			return err
 		}
 		return store.UpsertTickets(ctx, w.conn, list)

@@ -119,8 +119,20 @@ func (n *Notifier) Queue(ctx context.Context, to []string, tmpl string, t *model
 	if !n.set.Enabled {
 		return nil
 	}
+	return n.QueueOnce(ctx, "", to, tmpl, t, data)
+}
+
+// QueueOnce is Queue at most once per key (none when key is ""): an
+// e-mail queued under the key before, by this run or one before a crash,
+// is not queued again. The store enforces it (mail_outbox.effect_key is
+// unique). The rules engine keys a rule's e-mail by rule, triggering
+// event and action.
+func (n *Notifier) QueueOnce(ctx context.Context, key string, to []string, tmpl string, t *model.Ticket, data map[string]string) error {
+	if !n.set.Enabled {
+		return nil
+	}
 	d := &Data{Ticket: t, Rule: data["rule"], Extra: data}
-	return n.queue(ctx, to, tmpl, d)
+	return n.queue(ctx, key, to, tmpl, d)
 }
 
 // toRequester says whether an e-mail goes to the ticket's requester alone:
@@ -155,10 +167,20 @@ type thread struct {
 	inReplyTo, refs, replyTo string
 }
 
-func (n *Notifier) queue(ctx context.Context, to []string, tmpl string, d *Data) error {
+func (n *Notifier) queue(ctx context.Context, key string, to []string, tmpl string, d *Data) error {
 	to = slices.DeleteFunc(slices.Clone(to), func(s string) bool { return !strings.Contains(s, "@") })
 	if len(to) == 0 {
 		return nil
+	}
+	var effectKey any // NULL: not keyed
+	if key != "" {
+		// Checked first so that a replay mints no status link; the
+		// unique key below is what guarantees it.
+		var queued int
+		if err := n.st.DB.QueryRowContext(ctx, `SELECT count(*) FROM mail_outbox WHERE effect_key = ?`, key).Scan(&queued); err != nil || queued > 0 {
+			return err
+		}
+		effectKey = key
 	}
 	requester := toRequester(to, d.Ticket)
 	if tmpl == ackTemplate && requester {
@@ -194,8 +216,8 @@ func (n *Notifier) queue(ctx context.Context, to []string, tmpl string, d *Data)
 			return err
 		}
 	}
-	_, err = n.st.DB.ExecContext(ctx, `INSERT INTO mail_outbox (id, template, ticket_id, recipients, subject, text_body, html_body, status, next_at, created_at, in_reply_to, refs, reply_to)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`, id, tmpl, ticket, to, subject, text, html, now, now, th.inReplyTo, th.refs, th.replyTo)
+	_, err = n.st.DB.ExecContext(ctx, `INSERT INTO mail_outbox (id, template, ticket_id, recipients, subject, text_body, html_body, status, next_at, created_at, in_reply_to, refs, reply_to, effect_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, id, tmpl, ticket, to, subject, text, html, now, now, th.inReplyTo, th.refs, th.replyTo, effectKey)
 	if err == nil {
 		n.signal()
 	}
@@ -269,7 +291,9 @@ func (n *Notifier) signal() {
 // mentionRE finds @mentions: a whole e-mail address or a local part.
 var mentionRE = regexp.MustCompile(`(?:^|[^\w.@])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)`)
 
-// Committed queues the built-in notifications for a committed batch.
+// Committed queues the built-in notifications for a committed batch,
+// each once per template and event (the engine replays events after a
+// crash).
 func (n *Notifier) Committed(ctx context.Context, events []*model.Event, tickets map[string]*model.Ticket) {
 	if !n.set.Enabled {
 		return
@@ -283,23 +307,23 @@ func (n *Notifier) Committed(ctx context.Context, events []*model.Event, tickets
 		var err error
 		switch {
 		case ev.Type == model.EventCreated && n.set.Requester.Created:
-			err = n.queue(ctx, []string{t.RequesterEmail}, "ticket_created", d)
+			err = n.queue(ctx, eventKey("ticket_created", ev), []string{t.RequesterEmail}, "ticket_created", d)
 		case ev.Type == model.EventCommented && *ev.Public && ev.ActorKind == model.ActorAgent && n.set.Requester.Reply:
 			d.Body = *ev.Body
-			err = n.queue(ctx, []string{t.RequesterEmail}, "reply", d)
+			err = n.queue(ctx, eventKey("reply", ev), []string{t.RequesterEmail}, "reply", d)
 		case ev.Type == model.EventResolved && n.set.Requester.Resolved:
-			err = n.queue(ctx, []string{t.RequesterEmail}, "resolved", d)
+			err = n.queue(ctx, eventKey("resolved", ev), []string{t.RequesterEmail}, "resolved", d)
 		case ev.Type == model.EventAssigned && ev.Assignee != nil && *ev.Assignee != "" && *ev.Assignee != ev.Actor && n.set.Agent.Assigned:
 			if ev.Comment != nil {
 				d.Reason = *ev.Comment
 			}
-			err = n.queue(ctx, []string{*ev.Assignee}, "assigned", d)
+			err = n.queue(ctx, eventKey("assigned", ev), []string{*ev.Assignee}, "assigned", d)
 		case ev.Type == model.EventCommented && !*ev.Public && n.set.Agent.Mentioned && strings.Contains(*ev.Body, "@"):
 			var to []string
 			to, err = n.mentioned(ctx, *ev.Body, ev.Actor)
 			if err == nil && len(to) > 0 {
 				d.Body = *ev.Body
-				err = n.queue(ctx, to, "mentioned", d)
+				err = n.queue(ctx, eventKey("mentioned", ev), to, "mentioned", d)
 			}
 		}
 		if err != nil {
@@ -307,6 +331,9 @@ func (n *Notifier) Committed(ctx context.Context, events []*model.Event, tickets
 		}
 	}
 }
+
+// eventKey is the idempotency key of a built-in notification.
+func eventKey(tmpl string, ev *model.Event) string { return "notify:" + tmpl + ":" + ev.ID }
 
 // mentioned resolves the @mentions of a note to agents (by address or
 // local part), without the author.

@@ -306,6 +306,23 @@ var migrations = []string{
 		detail VARCHAR NOT NULL DEFAULT ''
 	);
 	UPDATE users SET role = 'manager' WHERE email = 'demo.manager@deskpulse.example' AND role = 'admin';`,
+	// 14: exactly-once automation (docs/automation.md, After a crash):
+	// the keys of the commands the writer applied (a rule's actions for
+	// one triggering event), stored in the transaction of their events
+	// with what is still to do after the commit (the rule's e-mail and
+	// webhook actions), and a unique key on each queued e-mail and webhook
+	// delivery, so that replaying events after a crash repeats nothing.
+	// NULL keys (e-mails queued by other parts) do not collide.
+	`CREATE TABLE applied_commands (
+		key        VARCHAR PRIMARY KEY,
+		ticket_id  VARCHAR NOT NULL,
+		record     VARCHAR NOT NULL DEFAULT '',
+		applied_at TIMESTAMPTZ NOT NULL
+	);
+	ALTER TABLE mail_outbox ADD COLUMN effect_key VARCHAR;
+	CREATE UNIQUE INDEX mail_outbox_effect_key ON mail_outbox (effect_key);
+	ALTER TABLE webhook_deliveries ADD COLUMN effect_key VARCHAR;
+	CREATE UNIQUE INDEX webhook_deliveries_effect_key ON webhook_deliveries (effect_key);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
