@@ -24,15 +24,16 @@ import (
 // body is what a route reads and writes: values of the Go types, whose
 // schemas the document derives.
 type body struct {
-	In     any // the JSON request body's type; nil: no body
-	Out    any // the success answer's type; nil: not described yet
-	Status int // the success status; 0 is 200
+	In     any      // the JSON request body's type; nil: no body
+	Out    any      // the success answer's type; nil: not described yet
+	Status int      // the success status; 0 is 200
+	Query  []string // the query parameters
 }
 
 // bodies are the described routes, by route pattern.
 var bodies = map[string]body{
 	"POST /api/v1/tickets":               {In: createTicketInput{}, Out: model.Ticket{}, Status: http.StatusCreated},
-	"GET /api/v1/tickets":                {Out: ticketPage{}},
+	"GET /api/v1/tickets":                {Out: ticketPage{}, Query: ticketQuery},
 	"GET /api/v1/tickets/{id}":           {Out: model.Ticket{}},
 	"PATCH /api/v1/tickets/{id}":         {In: updateTicketInput{}, Out: model.Ticket{}},
 	"POST /api/v1/tickets/{id}/assign":   {In: assignInput{}, Out: model.Ticket{}},
@@ -42,20 +43,26 @@ var bodies = map[string]body{
 	"POST /api/v1/tickets/{id}/reopen":   {Out: model.Ticket{}},
 	"POST /api/v1/tickets/{id}/close":    {Out: model.Ticket{}},
 	"POST /api/v1/tickets/{id}/csat":     {In: csatInput{}, Out: model.Ticket{}},
-	"GET /api/v1/tickets/{id}/events":    {Out: timelineBody{}},
+	"GET /api/v1/tickets/{id}/events":    {Out: ticketEvents{}},
 	"GET /api/v1/agents":                 {Out: agentList{}},
 	"POST /api/v1/agents":                {In: model.Agent{}, Out: model.Agent{}, Status: http.StatusCreated},
 	"PATCH /api/v1/agents/{email}":       {In: agentPatch{}, Out: model.Agent{}},
 	"GET /api/v1/teams":                  {Out: teamList{}},
 	"POST /api/v1/teams":                 {In: model.Team{}, Out: model.Team{}, Status: http.StatusCreated},
-	"GET /api/v1/metrics/summary":        {Out: metrics.Summary{}},
+	"GET /api/v1/metrics/summary":        {Out: metrics.Summary{}, Query: metricsQuery},
+	"GET /api/v1/metrics/self-service":   {Query: metricsQuery},
+	"GET /api/v1/metrics/{name}":         {Query: metricsQuery},
 	"GET /api/v1/openapi.json":           {Out: map[string]any{}},
 }
 
-// ticketListParams are the query parameters of GET /api/v1/tickets
-// (parseTicketFilter); lists take comma-separated or repeated values.
-var ticketListParams = []string{"status", "priority", "team", "assignee", "category", "type", "channel", "tag",
-	"q", "limit", "sort", "cursor", "created_from", "created_to"}
+// The query parameters of ticket lists (parseTicketFilter) and of
+// metrics (metrics.ParseQuery); lists take comma-separated or repeated
+// values.
+var (
+	ticketQuery = []string{"status", "priority", "team", "assignee", "category", "type", "channel", "tag",
+		"q", "limit", "sort", "cursor", "created_from", "created_to"}
+	metricsQuery = []string{"from", "to", "tz", "asof", "interval", "team", "agent", "priority", "category", "channel", "type"}
+)
 
 // enums are the string types with a fixed set of values.
 var enums = map[reflect.Type][]string{
@@ -84,15 +91,15 @@ type errorBody struct {
 func (s *Server) openAPIRoutes() {
 	s.table.Func("GET", "/api/v1/openapi.json", route.Need(model.PermMetrics),
 		"this API's OpenAPI 3.1 description, written from the route table", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, OpenAPI(s.table))
+			writeJSON(w, http.StatusOK, openAPI(s.table))
 		})
 }
 
 type obj = map[string]any
 
-// OpenAPI is the OpenAPI 3.1 document of the table's API routes (those
+// openAPI is the OpenAPI 3.1 document of the table's API routes (those
 // under /api/ with a method; the catch-all has none).
-func OpenAPI(t *route.Table) obj {
+func openAPI(t *route.Table) obj {
 	g := &schemas{components: obj{}, types: map[string]reflect.Type{}}
 	errRef := obj{"$ref": "#/components/responses/Error"}
 	paths := obj{}
@@ -118,15 +125,13 @@ func OpenAPI(t *route.Table) obj {
 		for _, name := range pathParams(path) {
 			params = append(params, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
 		}
-		if rt.Pattern() == "GET /api/v1/tickets" {
-			for _, name := range ticketListParams {
-				params = append(params, obj{"name": name, "in": "query", "schema": obj{"type": "string"}})
-			}
+		b := bodies[rt.Pattern()]
+		for _, name := range b.Query {
+			params = append(params, obj{"name": name, "in": "query", "schema": obj{"type": "string"}})
 		}
 		if params != nil {
 			op["parameters"] = params
 		}
-		b := bodies[rt.Pattern()]
 		if b.In != nil {
 			op["requestBody"] = obj{"required": true, "content": jsonContent(g.schema(reflect.TypeOf(b.In), true))}
 		}
@@ -188,7 +193,12 @@ func accessSentence(a route.Access) string {
 			roles = append(roles, string(r))
 		}
 	}
-	return "Needs the " + string(a.Perm) + " permission, which the roles " + strings.Join(roles, ", ") + " grant."
+	need := "Needs the " + string(a.Perm) + " permission, which "
+	if len(roles) == 1 {
+		return need + "only the " + roles[0] + " role grants."
+	}
+	last := len(roles) - 1
+	return need + "the " + strings.Join(roles[:last], ", ") + " and " + roles[last] + " roles grant."
 }
 
 // openAPIPath turns a ServeMux pattern's path into an OpenAPI path:

@@ -106,11 +106,11 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, timelineBody{Ticket: id, Events: events})
+	writeJSON(w, http.StatusOK, ticketEvents{Ticket: id, Events: events})
 }
 
-// timelineBody is a ticket's events, oldest first.
-type timelineBody struct {
+// ticketEvents is a ticket's timeline, oldest event first.
+type ticketEvents struct {
 	Ticket string         `json:"ticket"`
 	Events []*model.Event `json:"events"`
 }
