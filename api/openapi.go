@@ -50,7 +50,9 @@ var bodies = map[string]body{
 	"GET /api/v1/teams":                  {Out: teamList{}},
 	"POST /api/v1/teams":                 {In: model.Team{}, Out: model.Team{}, Status: http.StatusCreated},
 	"GET /api/v1/metrics/summary":        {Out: metrics.Summary{}, Query: metricsQuery},
-	"GET /api/v1/metrics/self-service":   {Query: metricsQuery},
+	"GET /api/v1/metrics/self-service":   {Out: metrics.SelfService{}, Query: metricsQuery},
+	"GET /api/v1/metrics":                {Out: metricList{}},
+	"GET /api/v1/tickets/{id}/sla":       {Out: metrics.TicketSLA{}},
 	"GET /api/v1/metrics/{name}":         {Query: metricsQuery},
 	"GET /api/v1/openapi.json":           {Out: map[string]any{}},
 }
