@@ -256,9 +256,17 @@ type schemas struct {
 }
 
 var (
-	timeType      = reflect.TypeFor[time.Time]()
-	marshalerType = reflect.TypeFor[json.Marshaler]()
+	timeType        = reflect.TypeFor[time.Time]()
+	marshalerType   = reflect.TypeFor[json.Marshaler]()
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 )
+
+// ownJSON says whether t has a JSON form of its own, which reflection
+// cannot see.
+func ownJSON(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return t.Implements(marshalerType) || p.Implements(marshalerType) || p.Implements(unmarshalerType)
+}
 
 func (g *schemas) schema(t reflect.Type, request bool) obj {
 	if t.Kind() == reflect.Pointer {
@@ -270,8 +278,8 @@ func (g *schemas) schema(t reflect.Type, request bool) obj {
 	switch {
 	case t == timeType:
 		return obj{"type": "string", "format": "date-time"}
-	case t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType):
-		return obj{"description": "written by its own MarshalJSON"}
+	case ownJSON(t):
+		return obj{"description": "a value in the type's own JSON form"}
 	}
 	switch t.Kind() {
 	case reflect.String:
