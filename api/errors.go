@@ -61,7 +61,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		apiErr = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the server log has details"}
 	}
-	writeJSON(w, apiErr.Status, map[string]*Error{"error": apiErr})
+	writeJSON(w, apiErr.Status, errorBody{*apiErr})
 }
 
 func resourceName(r *http.Request) string {

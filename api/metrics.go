@@ -12,13 +12,18 @@ import (
 func (s *Server) metricsRoutes() {
 	m := s.table
 	m.Func("GET", "/api/v1/metrics", route.Need(model.PermMetrics), "list the metrics (the catalog)", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"metrics": s.metrics.List()})
+		writeJSON(w, http.StatusOK, metricList{Metrics: s.metrics.List()})
 	})
 	m.Func("GET", "/api/v1/metrics/summary", route.Need(model.PermMetrics), "headline KPIs of a range and the previous period", s.summary)
 	m.Func("GET", "/api/v1/metrics/self-service", route.Need(model.PermMetrics), "knowledge-base and web-form self-service figures", s.selfService)
 	m.Func("GET", "/api/v1/metrics/{name}", route.Need(model.PermMetrics), "one named series, distribution or breakdown", s.series)
 	m.Func("GET", "/api/v1/tickets/{id}/sla", route.Need(model.PermTickets), "a ticket's SLA clocks", s.ticketSLA)
 	m.Func("POST", "/api/v1/sla/simulate", route.Need(model.PermMetrics), "what-if: SLA outcomes under other policies", s.simulate)
+}
+
+// metricList is the metrics catalog.
+type metricList struct {
+	Metrics []metrics.Definition `json:"metrics"`
 }
 
 func (s *Server) summary(w http.ResponseWriter, r *http.Request) {

@@ -56,7 +56,11 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"agents": agents})
+	writeJSON(w, http.StatusOK, agentList{Agents: agents})
+}
+
+type agentList struct {
+	Agents []*model.Agent `json:"agents"`
 }
 
 func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +98,11 @@ func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"teams": teams})
+	writeJSON(w, http.StatusOK, teamList{Teams: teams})
+}
+
+type teamList struct {
+	Teams []*model.Team `json:"teams"`
 }
 
 func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {

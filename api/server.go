@@ -103,6 +103,8 @@ func (s *Server) addRoutes() {
 	m.Func("GET", "/api/v1/teams", route.Need(model.PermTickets), "list teams", s.listTeams)
 	m.Func("POST", "/api/v1/teams", route.Need(model.PermManage), "add a team", s.createTeam)
 
+	s.openAPIRoutes()
+
 	m.Func("", "/api/", route.AnyUser, "no such API route (JSON 404 or 405 with Allow)", s.noRoute)
 }
 
@@ -119,11 +121,11 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]*Error{"error": {Code: "method_not_allowed",
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error{Code: "method_not_allowed",
 			Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", ")}})
 		return
 	}
-	writeJSON(w, http.StatusNotFound, map[string]*Error{"error": {Code: "not_found", Message: "no such API route: " + r.Method + " " + r.URL.Path}})
+	writeJSON(w, http.StatusNotFound, errorBody{Error{Code: "not_found", Message: "no such API route: " + r.Method + " " + r.URL.Path}})
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

@@ -106,7 +106,13 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": id, "events": events})
+	writeJSON(w, http.StatusOK, ticketEvents{Ticket: id, Events: events})
+}
+
+// ticketEvents is a ticket's timeline, oldest event first.
+type ticketEvents struct {
+	Ticket string         `json:"ticket"`
+	Events []*model.Event `json:"events"`
 }
 
 // command decodes the body into in, lets build make the command for the
