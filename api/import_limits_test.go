@@ -4,17 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"mime/multipart"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/deskpulse/deskpulse/api"
-	"github.com/deskpulse/deskpulse/ingest"
-	"github.com/deskpulse/deskpulse/metrics"
-	"github.com/deskpulse/deskpulse/store"
 )
 
 // TestImportRefusesDecompressionBombOverHTTP: with import.max_inflated_bytes
@@ -22,26 +15,9 @@ import (
 // then newlines) answers 413 naming the file, as the body, as a multipart
 // part or zipped, and stores nothing.
 func TestImportRefusesDecompressionBombOverHTTP(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "import.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := ingest.NewWriter(ctx, st, ingest.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := metrics.New(st, metrics.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := api.New(ctx, st, w, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetImportMaxInflated(1 << 20)
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { srv.Close(); w.Close(); st.Close() })
+	e := start(t, filepath.Join(t.TempDir(), "import.duckdb"))
+	e.api.SetImportMaxInflated(1 << 20)
+	srv, st := e.srv, e.st
 
 	bomb := `{"id":"z1","ticket":"Z-1","type":"created","at":"2026-02-01T09:00:00Z","actor":"x@example.com","actor_kind":"requester","subject":"ok"}` + "\n" +
 		strings.Repeat("\n", 8<<20)

@@ -19,6 +19,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/deskpulse/deskpulse/internal/csvsafe"
+	"github.com/deskpulse/deskpulse/store"
 )
 
 // childEnv names the environment variable that makes a deskpulse process
@@ -148,7 +149,7 @@ func (c *child) limit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	n, err := parseSize(setting)
+	n, err := store.ParseSize(setting)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -185,17 +184,4 @@ func csvValue(v any) string {
 		return csvsafe.Cell(string(b))
 	}
 	return fmt.Sprint(v)
-}
-
-// parseSize reads a size as DuckDB shows one ("190.7 MiB", "18.8 GiB").
-func parseSize(s string) (int64, error) {
-	num, unit, _ := strings.Cut(strings.TrimSpace(s), " ")
-	v, err := strconv.ParseFloat(num, 64)
-	scale, known := map[string]float64{"": 1, "bytes": 1, "B": 1,
-		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
-		"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[unit]
-	if err != nil || !known || v < 0 {
-		return 0, fmt.Errorf("unknown size %q", s)
-	}
-	return int64(v * scale), nil
 }

@@ -32,13 +32,13 @@ func TestLimit(t *testing.T) {
 
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{"190.7 MiB": 199963443, "18.8 GiB": 20186346291, "512 bytes": 512, "2.0 KiB": 2048, "1 GB": 1e9} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "lots", "12 parsecs", "-1 MiB"} {
-		if _, err := parseSize(in); err == nil {
-			t.Errorf("parseSize(%q) took it", in)
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) took it", in)
 		}
 	}
 }

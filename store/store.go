@@ -85,11 +85,11 @@ func (s *Store) MemoryLimit(ctx context.Context) (int64, error) {
 	if err := s.DB.QueryRowContext(ctx, `SELECT current_setting('memory_limit')`).Scan(&setting); err != nil {
 		return 0, err
 	}
-	return parseSize(setting)
+	return ParseSize(setting)
 }
 
-// parseSize reads a size as DuckDB shows one ("190.7 MiB", "18.8 GiB").
-func parseSize(s string) (int64, error) {
+// ParseSize reads a size as DuckDB shows one ("190.7 MiB", "18.8 GiB").
+func ParseSize(s string) (int64, error) {
 	num, unit, _ := strings.Cut(strings.TrimSpace(s), " ")
 	v, err := strconv.ParseFloat(num, 64)
 	scale, known := map[string]float64{"": 1, "bytes": 1, "B": 1,

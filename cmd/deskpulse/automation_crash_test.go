@@ -56,19 +56,8 @@ func startLoggedServer(t *testing.T, db, addr string) *loggedServer {
 		}
 		io.Copy(io.Discard, stderr)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.cmd.Process.Kill()
-	t.Fatal("server did not become ready")
-	return nil
+	waitReady(t, addr, s.cmd)
+	return s
 }
 
 // waitLog waits until a log line contains text; false after timeout.

@@ -62,19 +62,26 @@ func startServer(t *testing.T, db, addr string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	waitReady(t, addr, cmd)
+	return cmd
+}
+
+// waitReady waits up to 30 s for the server at addr to answer /readyz;
+// it kills cmd and fails the test when it does not.
+func waitReady(t *testing.T, addr string, cmd *exec.Cmd) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return cmd
+				return
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	cmd.Process.Kill()
 	t.Fatal("server did not become ready")
-	return nil
 }
 
 // TestKillDuringWritesLosesNoAcknowledgedWrite drives 64 concurrent
