@@ -5,63 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
 
-	"github.com/deskpulse/deskpulse/model"
-	"github.com/deskpulse/deskpulse/store"
+	"github.com/deskpulse/deskpulse/internal/httpjson"
 )
 
 // maxBody is the largest JSON body a request may carry.
 const maxBody = 1 << 20
 
-// Error is the JSON error body: {"error":{"code":..,"message":..,"field":..}}.
-type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+// Error is the JSON error body, {"error":{"code":..,"message":..,"field":..}},
+// with its HTTP status: one type for every package that serves JSON.
+type Error = httpjson.Error
 
-func (e *Error) Error() string { return e.Message }
+// errorBody is the JSON error answer.
+type errorBody = httpjson.ErrorBody
 
 func badRequest(field, format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: "invalid", Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // writeJSON answers with v as JSON.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
-// writeError maps an error to its HTTP status and JSON body.
+// writeError maps an error to its HTTP status and JSON body; not found
+// and exists name the resource of the path.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var (
-		apiErr *Error
-		ve     *model.ValidationError
-		te     *model.TransitionError
-	)
-	switch {
-	case errors.As(err, &apiErr):
-	case errors.As(err, &ve):
-		apiErr = &Error{Status: http.StatusBadRequest, Code: "invalid", Message: ve.Error(), Field: ve.Field}
-	case errors.As(err, &te):
-		apiErr = &Error{Status: http.StatusConflict, Code: "transition_not_allowed", Message: te.Error()}
-	case errors.Is(err, model.ErrNotFound):
-		apiErr = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such " + resourceName(r)}
-	case errors.Is(err, store.ErrExists):
-		apiErr = &Error{Status: http.StatusConflict, Code: "exists", Message: resourceName(r) + " already exists"}
-	default:
-		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		apiErr = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the server log has details"}
-	}
-	writeJSON(w, apiErr.Status, errorBody{*apiErr})
+	httpjson.WriteError(w, r, err, resourceName)
 }
 
 func resourceName(r *http.Request) string {

@@ -85,11 +85,6 @@ func values[T ~string](vs []T) []string {
 	return out
 }
 
-// errorBody is the JSON error answer, {"error":{"code","message","field"}}.
-type errorBody struct {
-	Error Error `json:"error"`
-}
-
 func (s *Server) openAPIRoutes() {
 	s.table.Func("GET", "/api/v1/openapi.json", route.Need(model.PermMetrics),
 		"this API's OpenAPI 3.1 description, written from the route table", func(w http.ResponseWriter, r *http.Request) {

@@ -121,11 +121,11 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error{Code: "method_not_allowed",
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: Error{Code: "method_not_allowed",
 			Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allowed, ", ")}})
 		return
 	}
-	writeJSON(w, http.StatusNotFound, errorBody{Error{Code: "not_found", Message: "no such API route: " + r.Method + " " + r.URL.Path}})
+	writeJSON(w, http.StatusNotFound, errorBody{Error: Error{Code: "not_found", Message: "no such API route: " + r.Method + " " + r.URL.Path}})
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,6 @@
 package reports
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/deskpulse/deskpulse/internal/httpjson"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/route"
@@ -109,32 +108,8 @@ func (c *commitWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// writeJSON and writeError follow the API's conventions (api/errors.go):
-// {"error":{"code":..,"message":..,"field":..}}.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
-
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ve *model.ValidationError
-	status, body := http.StatusInternalServerError, apiError{Code: "internal", Message: "internal error; the server log has details"}
-	switch {
-	case errors.As(err, &ve):
-		status, body = http.StatusBadRequest, apiError{Code: "invalid", Message: ve.Error(), Field: ve.Field}
-	case errors.Is(err, model.ErrNotFound):
-		status, body = http.StatusNotFound, apiError{Code: "not_found", Message: err.Error()}
-	default:
-		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	writeJSON(w, status, map[string]apiError{"error": body})
+	httpjson.WriteError(w, r, err, nil)
 }

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"github.com/deskpulse/deskpulse/internal/httpjson"
+
 	"bytes"
 	"encoding/json"
 	"io"
@@ -50,7 +52,7 @@ func TestRoutes(t *testing.T) {
 		t.Fatalf("csv: %d %.100s", resp.StatusCode, body)
 	}
 	resp, body = get("/api/v1/exports/report.xlsx?tz=Mars/Base")
-	var apiErr struct{ Error apiError }
+	var apiErr httpjson.ErrorBody
 	if json.Unmarshal(body, &apiErr); resp.StatusCode != 400 || apiErr.Error.Field != "tz" || apiErr.Error.Code != "invalid" {
 		t.Fatalf("bad tz: %d %s", resp.StatusCode, body)
 	}

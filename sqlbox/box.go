@@ -37,6 +37,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deskpulse/deskpulse/internal/httpjson"
 	"github.com/deskpulse/deskpulse/store"
 )
 
@@ -115,15 +116,9 @@ type Answer struct {
 	Body        []byte
 }
 
-// Failure is an error with the HTTP status and API error code it maps to.
-type Failure struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-func (f *Failure) Error() string { return f.Message }
+// Failure is an error with the HTTP status and API error code it maps to
+// (the API's one error type).
+type Failure = httpjson.Error
 
 func refuse(format string, args ...any) *Failure {
 	return &Failure{Status: http.StatusBadRequest, Code: "refused", Field: "sql", Message: fmt.Sprintf(format, args...)}
@@ -196,7 +191,7 @@ func timeoutFailure(d time.Duration) *Failure {
 }
 
 func failureAnswer(f *Failure) *Answer {
-	body, _ := json.Marshal(map[string]*Failure{"error": f})
+	body, _ := json.Marshal(httpjson.ErrorBody{Error: *f})
 	return &Answer{Status: f.Status, ContentType: "application/json", Body: body}
 }
 
