@@ -1,8 +1,6 @@
 package reports
 
 import (
-	"github.com/deskpulse/deskpulse/internal/httpjson"
-
 	"bytes"
 	"encoding/json"
 	"io"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/deskpulse/deskpulse/internal/httpjson"
 	"github.com/deskpulse/deskpulse/route"
 )
 
