@@ -74,8 +74,6 @@ func Generate(ctx context.Context, dir string, n, k int) (*Data, error) {
 	return d, os.WriteFile(done, fmt.Appendf(nil, "%d\n", d.Events), 0o644)
 }
 
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // ndjsonFields are the canonical event's keys and the events column each
 // comes from; null (and empty tags) are left out, as in docs/events.md.
 var ndjsonFields = [][2]string{
@@ -99,7 +97,7 @@ func writeNDJSON(ctx context.Context, db *sql.DB, path string) error {
 	}
 	q := fmt.Sprintf(`COPY (SELECT '{' || concat_ws(',', %s) || '}' FROM events ORDER BY seq) TO %s
 		(FORMAT csv, HEADER false, DELIMITER '%s', QUOTE '%s', ESCAPE '%s')`,
-		strings.Join(parts, ", "), sqlString(path), "\t", "\x01", "\x01")
+		strings.Join(parts, ", "), store.Literal(path), "\t", "\x01", "\x01")
 	_, err := db.ExecContext(ctx, q)
 	return err
 }
@@ -123,6 +121,6 @@ func writeCSV(ctx context.Context, db *sql.DB, path string) error {
 		}
 	}
 	_, err := db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT %s FROM events ORDER BY seq) TO %s (FORMAT csv, HEADER true)`,
-		strings.Join(cols, ", "), sqlString(path)))
+		strings.Join(cols, ", "), store.Literal(path)))
 	return err
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/deskpulse/deskpulse/store"
 )
 
 // ErrNoPostgres says that the PostgreSQL server binaries are missing.
@@ -227,7 +229,7 @@ func (p *Postgres) Load(ctx context.Context, csvPath string) (*PGLoad, error) {
 	subject TEXT, description TEXT, requester_name TEXT, requester_email TEXT, ticket_type TEXT,
 	priority TEXT, category TEXT, channel TEXT, tags TEXT[], team TEXT, assignee TEXT, status TEXT,
 	public BOOLEAN, body TEXT, score INTEGER)`,
-		fmt.Sprintf("COPY events (%s) FROM %s (FORMAT csv, HEADER true)", strings.Join(CSVColumns, ", "), sqlString(abs)),
+		fmt.Sprintf("COPY events (%s) FROM %s (FORMAT csv, HEADER true)", strings.Join(CSVColumns, ", "), store.Literal(abs)),
 		"COMMIT")
 	if err != nil {
 		return nil, fmt.Errorf("COPY into PostgreSQL: %w", err)

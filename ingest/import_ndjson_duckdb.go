@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
 )
 
 // Canonical NDJSON that is a file on disk is read by DuckDB's JSON reader
@@ -350,7 +351,7 @@ func stageNDJSONQuery(start int64, file int32) string {
 	list := func(values []string) string {
 		quoted := make([]string, len(values))
 		for i, v := range values {
-			quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+			quoted[i] = store.Literal(v)
 		}
 		return "[" + strings.Join(quoted, ", ") + "]"
 	}

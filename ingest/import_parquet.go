@@ -9,6 +9,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
 )
 
 // parquetColumns are the canonical event fields in scan order, each with
@@ -34,7 +35,7 @@ var parquetColumns = []struct {
 // an exported events/ folder) with DuckDB. Line is the row number.
 func (w *Writer) readParquet(ctx context.Context, c *collector, file, path string) error {
 	db := w.store.DB
-	src := fmt.Sprintf("read_parquet('%s', hive_partitioning = false)", strings.ReplaceAll(path, "'", "''"))
+	src := fmt.Sprintf("read_parquet(%s, hive_partitioning = false)", store.Literal(path))
 	rows, err := db.QueryContext(ctx, `SELECT column_name FROM (DESCRIBE SELECT * FROM `+src+`)`)
 	if err != nil {
 		return err

@@ -246,7 +246,7 @@ func TestLocalSQL(t *testing.T) {
 		var n, diff int64
 		err = st.DB.QueryRow(fmt.Sprintf(`SELECT count(*), count(*) FILTER (%s IS DISTINCT FROM (x AT TIME ZONE %s))
 			FROM (SELECT unnest(range(%s, %s, INTERVAL 15 MINUTE)) AS x UNION ALL SELECT %s - INTERVAL 1 MICROSECOND)`,
-			localSQL("x", &q), sqlString(zone), tsLit(q.From), tsLit(q.To), tsLit(q.To))).Scan(&n, &diff)
+			localSQL("x", &q), store.Literal(zone), tsLit(q.From), tsLit(q.To), tsLit(q.To))).Scan(&n, &diff)
 		if err != nil {
 			t.Fatal(err)
 		}

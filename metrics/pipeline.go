@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"github.com/deskpulse/deskpulse/store"
 	"strings"
 	"time"
 )
@@ -288,7 +289,7 @@ func hoursSQL(cfg *Config) string {
 				continue // Validate reports it
 			}
 			for _, s := range spans {
-				rows = append(rows, fmt.Sprintf("(%s, %s, %d, %d, %d)", sqlString(name), sqlString(cal.Timezone),
+				rows = append(rows, fmt.Sprintf("(%s, %s, %d, %d, %d)", store.Literal(name), store.Literal(cal.Timezone),
 					weekdays[strings.ToLower(day)], s.start, s.end))
 			}
 		}
@@ -305,7 +306,7 @@ func holidaysSQL(cfg *Config) string {
 	for _, name := range sortedKeys(cfg.Calendars) {
 		for _, d := range cfg.Calendars[name].Holidays {
 			if _, err := time.Parse(time.DateOnly, d); err == nil {
-				rows = append(rows, fmt.Sprintf("(%s, DATE '%s')", sqlString(name), d))
+				rows = append(rows, fmt.Sprintf("(%s, DATE '%s')", store.Literal(name), d))
 			}
 		}
 	}
@@ -321,9 +322,9 @@ func policiesSQL(cfg *Config) string {
 	for i, p := range cfg.SLA.Policies {
 		cal := "NULL"
 		if p.Calendar != "" {
-			cal = sqlString(p.Calendar)
+			cal = store.Literal(p.Calendar)
 		}
-		rows = append(rows, fmt.Sprintf("(%d, %s, %s, %s::DOUBLE, %s::DOUBLE)", i, sqlString(p.Name), cal,
+		rows = append(rows, fmt.Sprintf("(%d, %s, %s, %s::DOUBLE, %s::DOUBLE)", i, store.Literal(p.Name), cal,
 			minutesLit(p.FirstResponse), minutesLit(p.Resolution)))
 	}
 	if len(rows) == 0 {
@@ -349,7 +350,7 @@ func policyCaseSQL(cfg *Config) string {
 			}
 			quoted := make([]string, len(values))
 			for j, v := range values {
-				quoted[j] = sqlString(v)
+				quoted[j] = store.Literal(v)
 			}
 			col := map[string]string{"priority": "priority", "type": "type", "team": "team", "category": "coalesce(category, '')", "channel": "channel"}[key]
 			if col == "" {
@@ -366,8 +367,6 @@ func policyCaseSQL(cfg *Config) string {
 func minutesLit(d time.Duration) string {
 	return fmt.Sprintf("%g", d.Minutes())
 }
-
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func tsLit(t time.Time) string {
 	return "TIMESTAMPTZ '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "+00'"

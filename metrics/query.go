@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskpulse/deskpulse/model"
+	"github.com/deskpulse/deskpulse/store"
 )
 
 // Query selects what a metric is computed over: the range [From, To), the
@@ -287,7 +288,7 @@ func (q *Query) filterSQL() string {
 		}
 		quoted := make([]string, len(values))
 		for i, v := range values {
-			quoted[i] = sqlString(v)
+			quoted[i] = store.Literal(v)
 		}
 		conds = append(conds, fmt.Sprintf("%s IN (%s)", col, strings.Join(quoted, ", ")))
 	}

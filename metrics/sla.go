@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/deskpulse/deskpulse/store"
 )
 
 // SLA target statuses.
@@ -57,7 +59,7 @@ func (e *Engine) ticketSLAAt(ctx context.Context, id string, k time.Time) (*Tick
 	if k.After(hi) {
 		hi = k.AddDate(0, 0, 400)
 	}
-	filter := fmt.Sprintf("ticket_id = %s AND occurred_at <= %s", sqlString(id), tsLit(k))
+	filter := fmt.Sprintf("ticket_id = %s AND occurred_at <= %s", store.Literal(id), tsLit(k))
 	rows, err := e.rows(ctx, `SELECT fr_policy, fr_calendar, fr_target, fr_fulfilled_at, fr_elapsed, fr_outcome, fr_breach_at,
 		res_policy, res_calendar, res_target, res_fulfilled_at, res_elapsed, res_outcome, res_breach_at, res_running
 		FROM (`+ticketSQL(&e.cfg, filter, &k, lo, hi)+`)`)

@@ -105,7 +105,7 @@ func openLocked(cfg childConfig) (*sql.DB, error) {
 	db := sql.OpenDB(connector)
 	settings := []string{`SET autoinstall_known_extensions = false`, `SET autoload_known_extensions = false`}
 	if cfg.MemoryLimit != "" {
-		settings = append(settings, fmt.Sprintf(`SET memory_limit = '%s'`, strings.ReplaceAll(cfg.MemoryLimit, "'", "''")))
+		settings = append(settings, `SET memory_limit = `+store.Literal(cfg.MemoryLimit))
 	}
 	if cfg.Threads > 0 {
 		settings = append(settings, fmt.Sprintf(`SET threads = %d`, cfg.Threads))

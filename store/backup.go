@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Backup writes a consistent snapshot of the whole database into dir
@@ -17,7 +16,7 @@ func (s *Store) Backup(ctx context.Context, dir string) error {
 	if err := emptyDir(dir); err != nil {
 		return err
 	}
-	_, err := s.DB.ExecContext(ctx, fmt.Sprintf(`EXPORT DATABASE %s (FORMAT parquet, COMPRESSION zstd)`, quote(dir)))
+	_, err := s.DB.ExecContext(ctx, fmt.Sprintf(`EXPORT DATABASE %s (FORMAT parquet, COMPRESSION zstd)`, Literal(dir)))
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", dir, err)
 	}
@@ -41,7 +40,7 @@ func Restore(ctx context.Context, dir, path string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.DB.ExecContext(ctx, fmt.Sprintf(`IMPORT DATABASE %s`, quote(dir)))
+	_, err = s.DB.ExecContext(ctx, fmt.Sprintf(`IMPORT DATABASE %s`, Literal(dir)))
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
@@ -66,6 +65,3 @@ func emptyDir(dir string) error {
 	}
 	return nil
 }
-
-// quote makes a SQL string literal.
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -108,8 +108,8 @@ func ExportParquet(ctx context.Context, st *store.Store, dir string, overwrite b
 		count       *int64
 	}{{"events", exportParquetEvents, &n.Events}, {"tickets", exportParquetTickets, &n.Tickets}} {
 		target := filepath.Join(dir, part.name)
-		q := fmt.Sprintf(`COPY (%s) TO '%s' (FORMAT parquet, PARTITION_BY (month), COMPRESSION zstd, FILENAME_PATTERN '%s_{i}')`,
-			part.query, strings.ReplaceAll(target, "'", "''"), part.name)
+		q := fmt.Sprintf(`COPY (%s) TO %s (FORMAT parquet, PARTITION_BY (month), COMPRESSION zstd, FILENAME_PATTERN '%s_{i}')`,
+			part.query, store.Literal(target), part.name)
 		if err := st.DB.QueryRowContext(ctx, q).Scan(part.count); err != nil {
 			return n, fmt.Errorf("export %s: %w", part.name, err)
 		}
