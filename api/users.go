@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/deskpulse/deskpulse/auth"
-	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/route"
 	"github.com/deskpulse/deskpulse/store"
@@ -164,7 +163,7 @@ func notFoundAs(err error, what string) error {
 // the audit trail under the signed-in user; the change is already made, so
 // a failure to record is logged, not returned.
 func (s *Server) audited(r *http.Request, action, target, detail string) {
-	err := s.store.Audit(r.Context(), ingest.NewID(), store.AuditEntry{At: time.Now().UTC(), Actor: s.actor(r).Name,
+	err := s.store.Audit(r.Context(), model.NewID(), store.AuditEntry{At: time.Now().UTC(), Actor: s.actor(r).Name,
 		Action: action, Target: target, Detail: detail})
 	if err != nil {
 		slog.Error("audit", "action", action, "target", target, "err", err)

@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
 )
@@ -244,5 +243,5 @@ func (s *Service) SignOut(ctx context.Context, cookie string) error {
 // audit records an administrative change; a failure to record is logged
 // by the caller's request log, never fatal to the change itself.
 func (s *Service) audit(ctx context.Context, actor, action, target, detail string) {
-	s.store.Audit(ctx, ingest.NewID(), store.AuditEntry{At: s.now().UTC(), Actor: actor, Action: action, Target: target, Detail: detail})
+	s.store.Audit(ctx, model.NewID(), store.AuditEntry{At: s.now().UTC(), Actor: actor, Action: action, Target: target, Detail: detail})
 }

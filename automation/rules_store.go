@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 )
 
@@ -95,7 +94,7 @@ func (e *Engine) insert(ctx context.Context, r *Rule) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.ID = ingest.NewID()
+	r.ID = model.NewID()
 	r.CreatedAt = e.now().UTC().Truncate(time.Microsecond)
 	r.UpdatedAt = r.CreatedAt
 	if r.Source == "" {

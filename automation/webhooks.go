@@ -23,7 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
 )
@@ -302,7 +301,7 @@ func (h *Webhooks) Create(ctx context.Context, w *Webhook) (*Webhook, error) {
 	if len(w.Secret) < 16 {
 		return nil, model.Invalid("secret", "must be at least 16 characters (or left out to generate one)")
 	}
-	w.ID = ingest.NewID()
+	w.ID = model.NewID()
 	w.CreatedAt = h.now().UTC().Truncate(time.Microsecond)
 	if _, err := h.st.DB.ExecContext(ctx, `INSERT INTO webhooks (id, url, secret, events, description, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		w.ID, w.URL, w.Secret, w.Events, w.Description, w.CreatedAt); err != nil {
@@ -373,7 +372,7 @@ func (h *Webhooks) enqueue(ctx context.Context, key, hook, target, secret string
 	}
 	now := h.now().UTC()
 	_, err = h.st.DB.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, url, secret, event_id, event_type, ticket_id, payload, status, next_at, created_at, effect_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`, ingest.NewID(), hook, target, secret, evID, evType, ticket, string(body), now, now, effectKey)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING`, model.NewID(), hook, target, secret, evID, evType, ticket, string(body), now, now, effectKey)
 	return err
 }
 

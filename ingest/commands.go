@@ -4,16 +4,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/deskpulse/deskpulse/model"
 )
 
-// NewID returns a new time-ordered unique id for a ticket or an event.
-func NewID() string { return uuid.Must(uuid.NewV7()).String() }
-
 func newEvent(ticket string, typ model.EventType, at time.Time, actor model.Actor) *model.Event {
-	return &model.Event{ID: NewID(), Ticket: ticket, Type: typ, At: at, Actor: actor.Name, ActorKind: actor.Kind}
+	return &model.Event{ID: model.NewID(), Ticket: ticket, Type: typ, At: at, Actor: actor.Name, ActorKind: actor.Kind}
 }
 
 // existing is the common guard of commands on a ticket that must exist.
@@ -44,7 +39,7 @@ type CreateTicket struct {
 
 func (c *CreateTicket) TicketID() string {
 	if c.ID == "" {
-		c.ID = NewID()
+		c.ID = model.NewID()
 	}
 	return c.ID
 }

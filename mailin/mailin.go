@@ -418,7 +418,7 @@ func (r *Receiver) create(ctx context.Context, m *Message, from sender, why stri
 		return nil, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 			Message: fmt.Sprintf("%s opened %d tickets in the last hour, the most taken (inbound_mail.tickets_per_sender_per_hour); reply to an existing ticket's e-mail, or write again later", from.address, opened)}
 	}
-	id := ingest.NewID()
+	id := model.NewID()
 	if fresh, err := r.st.AddMailMessage(ctx, m.MessageID, id, store.MailIn, now); err != nil || (!fresh && m.MessageID != "") {
 		return &Result{Outcome: Dropped, Why: "seen before (Message-ID " + m.MessageID + ")"}, err
 	}

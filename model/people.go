@@ -28,10 +28,10 @@ func (t *Team) Validate() error {
 
 // Agent is a person who works tickets.
 type Agent struct {
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Teams     []string  `json:"teams"`
-	Skills    []string  `json:"skills"`
+	Email  string   `json:"email"`
+	Name   string   `json:"name"`
+	Teams  []string `json:"teams"`
+	Skills []string `json:"skills"`
 	// Availability is available (default), away or offline; auto-assignment
 	// picks available agents only, and only within their Calendar's
 	// business hours when one is named.

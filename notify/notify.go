@@ -30,7 +30,6 @@ import (
 
 	"github.com/wneessen/go-mail"
 
-	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/mailer"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
@@ -205,7 +204,7 @@ func (n *Notifier) queue(ctx context.Context, key string, to []string, tmpl stri
 	if err != nil {
 		return err
 	}
-	id, ticket := ingest.NewID(), ""
+	id, ticket := model.NewID(), ""
 	now := n.Now().UTC()
 	var th thread
 	if d.Ticket != nil {

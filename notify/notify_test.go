@@ -254,7 +254,7 @@ func TestRequesterMailsThreadWithStatusLinks(t *testing.T) {
 func TestRepliesThreadUnderTheRequestersMail(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	id := ingest.NewID()
+	id := model.NewID()
 	at := time.Now()
 	if _, err := e.st.AddMailMessage(ctx, "<orig@example.com>", id, store.MailIn, at); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,6 @@ import (
 	"unicode"
 
 	"github.com/deskpulse/deskpulse/auth"
-	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/route"
 )
@@ -189,7 +188,7 @@ func (p *Portal) saveUploads(ctx context.Context, ticketID, by string, ups []upl
 			}
 		}
 		_, err = p.st.DB.ExecContext(ctx, `INSERT INTO attachments (id, ticket_id, sha256, filename, content_type, size, uploaded_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ingest.NewID(), ticketID, sum, u.name, u.ctype, len(u.data), by, p.Now().UTC())
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, model.NewID(), ticketID, sum, u.name, u.ctype, len(u.data), by, p.Now().UTC())
 		if err != nil {
 			return err
 		}

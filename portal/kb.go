@@ -13,7 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
 )
@@ -113,7 +112,7 @@ func (k *KB) Create(ctx context.Context, a *Article) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	a.ID = ingest.NewID()
+	a.ID = model.NewID()
 	a.CreatedAt = k.Now().UTC()
 	a.UpdatedAt = a.CreatedAt
 	base := slugify(a.Title)
