@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskpulse/deskpulse/automation"
+	"github.com/deskpulse/deskpulse/internal/httpjson"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/route"
 )
@@ -107,9 +108,9 @@ func decodeRule(w http.ResponseWriter, r *http.Request) (*automation.Rule, error
 		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Message: "send the body as JSON with Content-Type: application/json"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpjson.MaxBody))
 	if err != nil {
-		return nil, decodeError(err)
+		return nil, httpjson.DecodeError(err)
 	}
 	return automation.DecodeRule(body)
 }

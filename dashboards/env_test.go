@@ -57,7 +57,7 @@ func startEnv(tb testing.TB, tickets int) *env {
 	}
 	e := &env{st: st, w: w, m: m, auth: auth.New(st)}
 	e.d = dashboards.Register(a.Routes(), m, st)
-	a.KBRoutes(portal.New(st, w, path).Register(a.Routes()).KB)
+	portal.New(st, w, path).Register(a.Routes()).KB.APIRoutes(a.Routes())
 	gate := auth.NewGate(e.auth, 0)
 	gate.Routes(a.Routes())
 	e.srv = httptest.NewServer(gate.Wrap(a.Routes(), a.Handler()))

@@ -26,7 +26,7 @@ func TestKBAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.KBRoutes(portal.New(st, w, db).Register(srv.Routes()).KB)
+	portal.New(st, w, db).Register(srv.Routes()).KB.APIRoutes(srv.Routes())
 	svc := auth.New(st)
 	hs := httptest.NewServer(auth.NewGate(svc, 0).Wrap(srv.Routes(), srv.Handler()))
 	defer hs.Close()

@@ -39,7 +39,7 @@ func TestSelfServiceThroughThePortal(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := portal.New(st, w, db).Register(srv.Routes())
-	srv.KBRoutes(p.KB)
+	p.KB.APIRoutes(srv.Routes())
 	svc := auth.New(st)
 	hs := httptest.NewServer(auth.NewGate(svc, 0).Wrap(srv.Routes(), srv.Handler()))
 	defer hs.Close()

@@ -99,7 +99,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.API.SetImportMaxInflated(m.Config.Import.MaxInflatedBytes)
 	dashboards.Register(m.API.Routes(), m.Metrics, m.Store)
 	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Routes())
-	m.API.KBRoutes(m.Portal.KB) // /support, /kb, /api/v1/kb (docs/portal.md)
+	m.Portal.KB.APIRoutes(m.API.Routes()) // /api/v1/kb; the pages at /support and /kb (docs/portal.md)
 	if m.Reports, err = reports.New(m.Store, m.Metrics, m.Config.Reports, m.Config.SMTP); err != nil {
 		return err
 	}
