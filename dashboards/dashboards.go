@@ -69,7 +69,6 @@ func (d *Dashboards) Mount(routes *route.Table) {
 	if !EChartsEmbedded() {
 		slog.Warn("dashboards: ECharts " + EChartsVersion + " is not in this build; run `" + MakeTarget + "` and rebuild (the dashboards show a notice until then)")
 	}
-	routes.Func("GET", "/tickets/{ref}", route.Need(model.PermTickets), "the ticket page", d.ticketPage)
 	static := staticHandler()
 	routes.Handle("GET", "/static/echarts/", route.Anyone, "ECharts, embedded", static)
 	routes.Handle("GET", "/static/dashboards/", route.Anyone, "the dashboards' script and styles", static)
