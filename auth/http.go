@@ -63,9 +63,9 @@ type Gate struct {
 	// Home, when set, is where a user lands: after a sign-in that names
 	// no other page, and instead of a 403 when they open / without the
 	// access it needs (an agent lands on the workspace's inbox).
-	Home func(*model.User) string
-	perToken       *Limiter
-	perSignIn      *Limiter
+	Home      func(*model.User) string
+	perToken  *Limiter
+	perSignIn *Limiter
 }
 
 // NewGate returns a gate; tokenRate is the steady requests per second

@@ -15,6 +15,7 @@ import (
 
 	"github.com/deskpulse/deskpulse/api"
 	"github.com/deskpulse/deskpulse/auth"
+	"github.com/deskpulse/deskpulse/dashboards"
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/internal/testtools"
 	"github.com/deskpulse/deskpulse/metrics"
@@ -69,6 +70,7 @@ func startEnv(tb testing.TB) *env {
 		tb.Fatal(err)
 	}
 	e := &env{st: st, w: w, m: m, auth: auth.New(st), numbers: map[string]int64{}}
+	dashboards.Register(a.Routes(), m, st)
 	workspace.New(st, w, m).Register(a.Routes())
 	a.KBRoutes(portal.New(st, w, path).Register(a.Routes()).KB)
 	gate := auth.NewGate(e.auth, 0)
