@@ -147,7 +147,8 @@ func (g *Gate) Wrap(t *route.Table, next http.Handler) http.Handler {
 			}
 		}
 		if !access.SignedIn && !user.Role.Can(access.Perm) {
-			if home := g.home(user); r.Method == http.MethodGet && r.URL.Path == "/" && home != "/" {
+			// A browser's / is the landing page; a token client gets the 403.
+			if home := g.home(user); viaCookie && r.Method == http.MethodGet && r.URL.Path == "/" && home != "/" {
 				http.Redirect(w, r, home, http.StatusSeeOther)
 				return
 			}
