@@ -32,8 +32,9 @@ type env struct {
 	st   *store.Store
 	w    *ingest.Writer
 	m    *metrics.Engine
-	auth *auth.Service
-	srv  *httptest.Server
+	auth   *auth.Service
+	portal *portal.Portal
+	srv    *httptest.Server
 	// numbers maps a fixture ticket's name (t1...t7) to its number.
 	numbers map[string]int64
 }
@@ -72,7 +73,8 @@ func startEnv(tb testing.TB) *env {
 	e := &env{st: st, w: w, m: m, auth: auth.New(st), numbers: map[string]int64{}}
 	dashboards.Register(a.Routes(), m, st)
 	workspace.New(st, w, m).Register(a.Routes())
-	a.KBRoutes(portal.New(st, w, path).Register(a.Routes()).KB)
+	e.portal = portal.New(st, w, path).Register(a.Routes())
+	a.KBRoutes(e.portal.KB)
 	gate := auth.NewGate(e.auth, 0)
 	gate.Routes(a.Routes())
 	gate.Home = workspace.Home
@@ -197,4 +199,8 @@ func rows(page string) []string {
 		out = append(out, m[1])
 	}
 	return out
+}
+
+func commentCmd(id, body string, public bool) ingest.Command {
+	return &ingest.Comment{ID: id, Actor: model.Actor{Name: "ann@example.com", Kind: model.ActorAgent}, Body: body, Public: public}
 }

@@ -93,7 +93,7 @@ func (ws *Workspace) layout(ctx context.Context, current, title string) layout {
 }
 
 // Time is an absolute time in the reporting zone.
-func (l layout) Time(t time.Time) string { return t.In(l.loc).Format("Mon 2 Jan 2006 15:04 MST") }
+func (l layout) Time(t time.Time) string { return t.In(l.loc).Format("2 Jan 2006 15:04 MST") }
 
 // ISO is a time for a datetime attribute.
 func (l layout) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -115,18 +115,22 @@ func (l layout) Ago(t time.Time) string {
 	return t.In(l.loc).Format("2 Jan 2006")
 }
 
-// Until is a short countdown to t: "in 25 min", "in 3 h", "overdue".
+// Until is a short countdown to t: "in 25 min", "in 3 h 10 min",
+// "in 39 h", "in 4 d", or "overdue".
 func (l layout) Until(t time.Time) string {
-	d := t.Sub(l.now)
+	d := t.Sub(l.now).Round(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
 	switch {
 	case d <= 0:
 		return "overdue"
 	case d < time.Hour:
-		return "in " + itoa(int(d/time.Minute)+1) + " min"
+		return "in " + itoa(m) + " min"
+	case d < 10*time.Hour && m > 0:
+		return "in " + itoa(h) + " h " + itoa(m) + " min"
 	case d < 48*time.Hour:
-		return "in " + itoa(int(d/time.Hour)) + " h"
+		return "in " + itoa(h) + " h"
 	}
-	return "in " + itoa(int(d/(24*time.Hour))) + " d"
+	return "in " + itoa(h/24) + " d"
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -41,6 +41,16 @@
     });
   }
 
+  // A shortcut that moves the focus into the reply box must not type its
+  // own letter there: browsers drop the keypress of a prevented keydown,
+  // but synthetic input (and some keyboards) send it anyway.
+  var swallow = '';
+  document.addEventListener('keypress', function (e) {
+    if (swallow && e.key === swallow) e.preventDefault();
+    swallow = '';
+  }, true);
+  document.addEventListener('keyup', function () { swallow = ''; }, true);
+
   document.addEventListener('keydown', function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
     var keys = document.getElementById('keys');
@@ -52,8 +62,8 @@
           rows[at].querySelector('td.subject a').click();
         }
         return;
-      case 'r': if (!write('reply')) return; break;
-      case 'n': if (!write('note')) return; break;
+      case 'r': if (!write('reply')) return; swallow = 'r'; break;
+      case 'n': if (!write('note')) return; swallow = 'n'; break;
       case 'a': {
         var f = document.getElementById('assign-me');
         if (!f) return;
