@@ -29,9 +29,9 @@ import (
 // on one route table behind the real gate) over a small fixture in a
 // temporary DuckDB file.
 type env struct {
-	st   *store.Store
-	w    *ingest.Writer
-	m    *metrics.Engine
+	st     *store.Store
+	w      *ingest.Writer
+	m      *metrics.Engine
 	auth   *auth.Service
 	portal *portal.Portal
 	srv    *httptest.Server
