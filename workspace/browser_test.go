@@ -33,6 +33,37 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
 }
 
+// axeSource is axe-core from node_modules (package.json's
+// devDependencies; `make test-deps` installs it).
+func axeSource(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core is not installed: run `make test-deps` (npm ci): %v", err)
+	}
+	return string(b)
+}
+
+// axeCheck runs axe-core on the open page (put there by DevTools, which
+// the page's policy does not govern) and reports every serious or
+// critical violation.
+func axeCheck(t *testing.T, ctx context.Context, src, page string) {
+	t.Helper()
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](src+";axe.version")); err != nil || v != "4.14.1" {
+		t.Fatalf("load axe-core on %s: version %q, %v", page, v, err)
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ['violations']}).then(r =>
+		r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+			.map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', ')))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe-core on %s: %v", page, err)
+	}
+	for _, f := range found {
+		t.Errorf("%s: %s", page, f)
+	}
+}
+
 // signIn uses the real sign-in form: open /, get sent to the sign-in
 // page, type the e-mail address and token, and land where the gate sends
 // the user.
@@ -118,6 +149,11 @@ func TestAgentDailyFlowInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot(t, b, "inbox-1280")
+	axe := axeSource(t)
+	axeCheck(t, b, axe, "the inbox at 1280 px")
+	if err := chromedp.Do(b, chromedp.Navigate(e.srv.URL+"/inbox")); err != nil {
+		t.Fatal(err)
+	}
 	err = chromedp.Do(b,
 		chromedp.Click(chromedp.CSS(`a[data-view=unassigned]`)),
 		chromedp.WaitVisible(chromedp.CSS(`a[data-view=unassigned].current`)),
@@ -170,6 +206,7 @@ func TestAgentDailyFlowInBrowser(t *testing.T) {
 		t.Errorf("the reply on the ticket page: %q", got)
 	}
 	shot(t, b, "ticket-1280")
+	axeCheck(t, b, axe, "the ticket page at 1280 px")
 	tk, _ = e.st.Ticket(ctx, t1)
 	if tk.Assignee != "ann@example.com" || tk.Status != model.StatusOpen || tk.AgentReplies != 1 {
 		t.Errorf("the ticket after the flow: assignee %q, status %s, %d replies", tk.Assignee, tk.Status, tk.AgentReplies)
@@ -213,6 +250,7 @@ func TestWorkspaceAt390(t *testing.T) {
 	}
 	// Headless Chromium's window is at least 500 px wide: emulate the
 	// phone's viewport.
+	axe := axeSource(t)
 	b, problems := testtools.Browser(t, 390, 844)
 	if err := chromedp.Do(b, chromedp.EmulateViewport(390, 844)); err != nil {
 		t.Fatal(err)
@@ -230,6 +268,7 @@ func TestWorkspaceAt390(t *testing.T) {
 		if w := evalJS[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("%s scrolls sideways: %d px wide", p, w)
 		}
+		axeCheck(t, b, axe, p+" at 390 px")
 		if p == "/tickets/"+t2 {
 			shot(t, b, "ticket-390")
 		}
@@ -253,6 +292,7 @@ func TestWorkspaceAt390(t *testing.T) {
 	if w := evalJS[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
 		t.Errorf("the refused form scrolls sideways: %d px wide", w)
 	}
+	axeCheck(t, b, axe, "the refused form at 390 px")
 	for _, p := range problems()[seen:] {
 		if !strings.Contains(p, "status of 422") {
 			t.Errorf("console: %s", p)
