@@ -119,6 +119,7 @@ func (d *Dashboards) Render(ctx context.Context, w *bytes.Buffer, page string, q
 // View is everything one page shows.
 type View struct {
 	User, CSRF  string // the signed-in user and the session's CSRF token, for the sign-out form
+	Inbox       bool   // the user works tickets: link to the workspace's inbox
 	Page        Page
 	Pages       []Page
 	Filter      Filter
@@ -205,7 +206,7 @@ func (d *Dashboards) Load(ctx context.Context, page string, query map[string][]s
 		v.Scripts = []string{assetsHost + "echarts.min.js"}
 	}
 	if u := auth.UserFrom(ctx); u != nil {
-		v.User, v.CSRF = u.Email, auth.CSRFFrom(ctx)
+		v.User, v.CSRF, v.Inbox = u.Email, auth.CSRFFrom(ctx), u.Role.Can(model.PermTickets)
 	}
 	v.Updated = d.now().In(f.loc).Format("2 Jan 2006 15:04 MST")
 	v.Duration = time.Since(began)

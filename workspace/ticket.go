@@ -231,8 +231,11 @@ func actor(r *http.Request) model.Actor {
 // field error), sends it through the writer and redirects back to the
 // ticket; a refused form is shown again with its error at the field and
 // nothing stored.
-func (ws *Workspace) run(w http.ResponseWriter, r *http.Request, build func(t *model.Ticket) (ingest.Command, string, error)) {
-	r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+//
+// field is where a refusal of the ticket's state machine (a closed ticket
+// takes no reply) is shown.
+func (ws *Workspace) run(w http.ResponseWriter, r *http.Request, field string, build func(t *model.Ticket) (ingest.Command, string, error)) {
+	// (The gate has read the form already, for its CSRF check.)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "the form could not be read", http.StatusBadRequest)
 		return
@@ -252,7 +255,7 @@ func (ws *Workspace) run(w http.ResponseWriter, r *http.Request, build func(t *m
 		}
 	}
 	if err != nil {
-		ws.refuse(w, r, t, err)
+		ws.refuse(w, r, t, field, err)
 		return
 	}
 	u := "/tickets/" + strconv.FormatInt(t.Number, 10) + "?done=" + url.QueryEscape(what)
@@ -264,7 +267,7 @@ func (ws *Workspace) run(w http.ResponseWriter, r *http.Request, build func(t *m
 
 // refuse shows the ticket page again with the error at its field (422 for
 // input the ticket does not accept), keeping what the agent typed.
-func (ws *Workspace) refuse(w http.ResponseWriter, r *http.Request, t *model.Ticket, err error) {
+func (ws *Workspace) refuse(w http.ResponseWriter, r *http.Request, t *model.Ticket, stateField string, err error) {
 	field, msg := "", ""
 	var ve *model.ValidationError
 	var te *model.TransitionError
@@ -272,7 +275,7 @@ func (ws *Workspace) refuse(w http.ResponseWriter, r *http.Request, t *model.Tic
 	case errors.As(err, &ve):
 		field, msg = ve.Field, ve.Message
 	case errors.As(err, &te):
-		field, msg = "status", te.Error()
+		field, msg = stateField, te.Error()
 	default:
 		fail(w, err)
 		return
@@ -288,7 +291,7 @@ func (ws *Workspace) refuse(w http.ResponseWriter, r *http.Request, t *model.Tic
 }
 
 func (ws *Workspace) postComment(w http.ResponseWriter, r *http.Request) {
-	ws.run(w, r, func(t *model.Ticket) (ingest.Command, string, error) {
+	ws.run(w, r, "body", func(t *model.Ticket) (ingest.Command, string, error) {
 		body := r.PostFormValue("body")
 		kind := r.PostFormValue("kind")
 		if kind != "reply" && kind != "note" {
@@ -305,7 +308,7 @@ func (ws *Workspace) postComment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (ws *Workspace) postAssign(w http.ResponseWriter, r *http.Request) {
-	ws.run(w, r, func(t *model.Ticket) (ingest.Command, string, error) {
+	ws.run(w, r, "assignee", func(t *model.Ticket) (ingest.Command, string, error) {
 		me := actor(r).Name
 		// As the API's assign: only an agent can hold tickets.
 		if _, err := ws.st.Agent(r.Context(), me); errors.Is(err, model.ErrNotFound) {
@@ -318,7 +321,7 @@ func (ws *Workspace) postAssign(w http.ResponseWriter, r *http.Request) {
 }
 
 func (ws *Workspace) postStatus(w http.ResponseWriter, r *http.Request) {
-	ws.run(w, r, func(t *model.Ticket) (ingest.Command, string, error) {
+	ws.run(w, r, "status", func(t *model.Ticket) (ingest.Command, string, error) {
 		s := model.Status(r.PostFormValue("status"))
 		if s == model.StatusNew || !s.Valid() {
 			return nil, "", model.Invalid("status", "must be one of: open, pending, on_hold, resolved, closed")
@@ -328,7 +331,7 @@ func (ws *Workspace) postStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (ws *Workspace) postPriority(w http.ResponseWriter, r *http.Request) {
-	ws.run(w, r, func(t *model.Ticket) (ingest.Command, string, error) {
+	ws.run(w, r, "priority", func(t *model.Ticket) (ingest.Command, string, error) {
 		p := model.Priority(r.PostFormValue("priority"))
 		if !p.Valid() {
 			return nil, "", model.Invalid("priority", "must be one of: low, normal, high, urgent")

@@ -151,6 +151,10 @@ func TestTicketForms(t *testing.T) {
 	if status, body, _ := e.post(t, ann, csrf, n7+"/status", url.Values{"status": {"open"}}); status != 422 || !strings.Contains(body, `id="status-error"`) {
 		t.Errorf("reopening a closed ticket: %d", status)
 	}
+	if status, body, _ := e.post(t, ann, csrf, n7+"/comment", url.Values{"kind": {"reply"}, "body": {"Anyone there?"}}); status != 422 ||
+		!strings.Contains(body, `id="body-error"`) || !strings.Contains(body, ">Anyone there?</textarea>") {
+		t.Errorf("a reply to a closed ticket: %d", status)
+	}
 
 	// A manager who is not an agent may not take tickets (as in the API).
 	mia, miaCSRF := e.user(t, "mia@example.com", model.RoleManager)

@@ -62,6 +62,9 @@ func TestSignInAndDashboardUnderTheRealGate(t *testing.T) {
 	if path != "/" || canvases < 2 {
 		t.Fatalf("after the demo sign-in: at %q with %d charts", path, canvases)
 	}
+	if back, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('header.top nav a[href="/inbox"]').length`)); back != 1 {
+		t.Errorf("the dashboards do not link back to the inbox")
+	}
 	overview, _ := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	// A ticket page: fields, SLA clocks and the timeline.
 	err = chromedp.Do(ctx, chromedp.Navigate(base+"/tickets/1"), chromedp.WaitVisible(chromedp.CSS(`ol.timeline li`)))
