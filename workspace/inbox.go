@@ -84,7 +84,8 @@ func views(v viewer, now time.Time, breached []string) []*View {
 // Row is one ticket of an inbox page with its SLA state.
 type Row struct {
 	*model.Ticket
-	SLA metrics.OpenClock
+	SLA          metrics.OpenClock
+	AssigneeName string // the agent's name, else the address
 }
 
 // Due is when the next running SLA target breaches (zero when none runs).
@@ -183,8 +184,21 @@ func (ws *Workspace) inbox(w http.ResponseWriter, r *http.Request) {
 		tickets = tickets[:pageSize]
 		p.Next = formatCursor(store.CursorFor(tickets[pageSize-1], f.Sort))
 	}
+	agents, err := ws.st.Agents(ctx)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	names := make(map[string]string, len(agents))
+	for _, a := range agents {
+		names[a.Email] = a.Name
+	}
 	for _, t := range tickets {
-		p.Rows = append(p.Rows, Row{Ticket: t, SLA: clocks[t.ID]})
+		row := Row{Ticket: t, SLA: clocks[t.ID], AssigneeName: names[t.Assignee]}
+		if row.AssigneeName == "" {
+			row.AssigneeName = t.Assignee
+		}
+		p.Rows = append(p.Rows, row)
 	}
 	p.Title = p.View.Title
 	render(w, "inbox.html", http.StatusOK, p)
