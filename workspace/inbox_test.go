@@ -1,10 +1,14 @@
 package workspace_test
 
 import (
+	"context"
 	"maps"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
 )
 
@@ -66,4 +70,50 @@ func slicesEqual(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestInboxPaging: 50 rows a page, the next page after the last row's
+// update (keyset), newest update first; a ticket updated between the
+// pages moves to the top of page one and shifts nothing on page two.
+func TestInboxPaging(t *testing.T) {
+	e := startEnv(t)
+	ann, _ := e.user(t, "ann@example.com", model.RoleAgent)
+	ctx := context.Background()
+	for i := range 53 {
+		if _, err := e.w.Do(ctx, &ingest.CreateTicket{Actor: model.Actor{Name: "fixture", Kind: model.ActorSystem},
+			Subject: "More " + strconv.Itoa(i), RequesterEmail: "sam@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page, _ := e.get(t, ann, "/inbox?view=all")
+	if c := counts(t, page)["all"]; c != 58 {
+		t.Fatalf("all open: %d, want 58", c)
+	}
+	first := rows(page)
+	m := regexp.MustCompile(`href="/inbox\?view=all&amp;after=([A-Za-z0-9_-]+)" rel="next"`).FindStringSubmatch(page)
+	if len(first) != 50 || m == nil {
+		t.Fatalf("page 1: %d rows, next link %v", len(first), m)
+	}
+	// An update between the pages: t1 goes to the top of page 1, and
+	// page 2 is still what followed page 1's last row, less t1.
+	tk, _ := e.st.Ticket(ctx, strconv.FormatInt(e.numbers["t1"], 10))
+	if _, err := e.w.Do(ctx, commentCmd(tk.ID, "bump", false)); err != nil {
+		t.Fatal(err)
+	}
+	status, page, _ := e.get(t, ann, "/inbox?view=all&after="+m[1])
+	second := rows(page)
+	if status != 200 || len(second) != 7 || strings.Contains(page, `rel="next"`) || !strings.Contains(page, "First page") {
+		t.Fatalf("page 2: %d, %d rows", status, len(second))
+	}
+	// Page 1 listed the 50 newest of the new ones (60 down to 11); page
+	// 2 the other three new ones, then t5 to t2 by their last update.
+	if first[0] != "60" || first[49] != "11" || strings.Join(second, " ") != "10 9 8 5 4 3 2" {
+		t.Errorf("pages: %v | %v", first, second)
+	}
+	if _, page, _ := e.get(t, ann, "/inbox?view=all"); rows(page)[0] != "1" {
+		t.Errorf("the updated t1 is not first on page 1: %v", rows(page)[:3])
+	}
+	if status, _, _ := e.get(t, ann, "/inbox?view=all&after=bogus"); status != 400 {
+		t.Errorf("a bad cursor: %d, want 400", status)
+	}
 }
