@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/model"
@@ -115,5 +116,54 @@ func TestInboxPaging(t *testing.T) {
 	}
 	if status, _, _ := e.get(t, ann, "/inbox?view=all&after=bogus"); status != 400 {
 		t.Errorf("a bad cursor: %d, want 400", status)
+	}
+}
+
+// TestOpenSLA holds the metrics engine's inbox view of the SLA clocks to
+// the fixture's policies: Default 8 h first response / 40 h resolution,
+// Urgent 1 min / 1 h, 24x7, the metrics clock 10 minutes ahead.
+func TestOpenSLA(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	tk := func(name string) *model.Ticket {
+		t.Helper()
+		x, err := e.st.Ticket(ctx, strconv.FormatInt(e.numbers[name], 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	// t4 is pending: an agent's reply meets its first response, and its
+	// resolution clock is paused.
+	if _, err := e.w.Do(ctx, commentCmd(tk("t4").ID, "Waiting for your answer.", true)); err != nil {
+		t.Fatal(err)
+	}
+	clocks, err := e.m.OpenSLA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clocks) != 5 {
+		t.Errorf("%d clocks, want the 5 unresolved tickets", len(clocks))
+	}
+	due := func(name string, d time.Duration) {
+		t.Helper()
+		c, x := clocks[tk(name).ID], tk(name)
+		if c.Breached || c.Paused || c.NextDue == nil || !c.NextDue.Equal(x.CreatedAt.Add(d)) {
+			t.Errorf("%s: %+v, want due at created + %s", name, c, d)
+		}
+	}
+	due("t1", 8*time.Hour)
+	due("t2", 8*time.Hour)
+	due("t5", 8*time.Hour) // on hold: the first response still runs
+	if c := clocks[tk("t3").ID]; !c.Breached || c.NextDue == nil || !c.NextDue.Equal(tk("t3").CreatedAt.Add(time.Hour)) {
+		t.Errorf("t3: %+v, want breached with the resolution due at created + 1 h", c)
+	}
+	if c := clocks[tk("t4").ID]; c.Breached || !c.Paused || c.NextDue != nil {
+		t.Errorf("t4: %+v, want paused", c)
+	}
+	for _, name := range []string{"t6", "t7"} {
+		if _, ok := clocks[tk(name).ID]; ok {
+			t.Errorf("%s is resolved but has an open clock", name)
+		}
 	}
 }
