@@ -15,6 +15,9 @@ export GOFLAGS := -tags=duckdb_arrow $(GOFLAGS)
 # npm registry and embedded in the binary by package dashboards; the copy
 # is not committed (.gitignore).
 ECHARTS  := dashboards/assets/echarts.min.js
+# axe-core (pinned in package.json's devDependencies) is used only by the
+# workspace's browser tests, never embedded.
+AXE      := node_modules/axe-core/axe.min.js
 
 build: $(BIN)
 
@@ -30,6 +33,10 @@ $(ECHARTS): package.json package-lock.json
 	mkdir -p $(dir $@)
 	cp node_modules/echarts/dist/echarts.min.js $@
 
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 # Builds and starts deskpulse with demo data on http://127.0.0.1:8080.
 run: build
 	@echo "Starting deskpulse: open http://127.0.0.1:8080/ (first start writes demo data, a few seconds)"
@@ -37,7 +44,7 @@ run: build
 
 # Tools the tests use, installed when missing (apt-get needs root).
 # Chromium runs the dashboards' browser test (dashboards/browser_test.go).
-test-deps: assets
+test-deps: assets $(AXE)
 	@if [ ! -x /usr/bin/chromium ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 		else echo "Chromium is missing: run 'sudo apt-get install -y chromium' (the dashboards' browser test needs it)"; fi; \

@@ -60,8 +60,12 @@ type Gate struct {
 	Demo func() bool
 	// TrustedProxies may say who the client is in X-Forwarded-For.
 	TrustedProxies TrustedProxies
-	perToken       *Limiter
-	perSignIn      *Limiter
+	// Home, when set, is where a user lands: after a sign-in that names
+	// no other page, and instead of a 403 when they open / without the
+	// access it needs (an agent lands on the workspace's inbox).
+	Home      func(*model.User) string
+	perToken  *Limiter
+	perSignIn *Limiter
 }
 
 // NewGate returns a gate; tokenRate is the steady requests per second
@@ -143,6 +147,11 @@ func (g *Gate) Wrap(t *route.Table, next http.Handler) http.Handler {
 			}
 		}
 		if !access.SignedIn && !user.Role.Can(access.Perm) {
+			// A browser's / is the landing page; a token client gets the 403.
+			if home := g.home(user); viaCookie && r.Method == http.MethodGet && r.URL.Path == "/" && home != "/" {
+				http.Redirect(w, r, home, http.StatusSeeOther)
+				return
+			}
 			deny(w, r, http.StatusForbidden, "forbidden", "the "+string(user.Role)+" role may not do this (needs "+string(access.Perm)+" access)")
 			return
 		}
@@ -294,7 +303,7 @@ func (g *Gate) signIn(w http.ResponseWriter, r *http.Request) {
 		g.renderSignIn(w, r, status, "Wrong email, token or password.", email)
 		return
 	}
-	g.startSession(w, r, cookie, sess.ExpiresAt)
+	g.startSession(w, r, cookie, sess)
 }
 
 func (g *Gate) demoSignIn(w http.ResponseWriter, r *http.Request) {
@@ -313,13 +322,26 @@ func (g *Gate) demoSignIn(w http.ResponseWriter, r *http.Request) {
 		g.renderSignIn(w, r, http.StatusInternalServerError, "The demo sign-in failed; see the server log.", "")
 		return
 	}
-	g.startSession(w, r, cookie, sess.ExpiresAt)
+	g.startSession(w, r, cookie, sess)
 }
 
-func (g *Gate) startSession(w http.ResponseWriter, r *http.Request, cookie string, expires time.Time) {
+// startSession sets the session cookie and goes to the page the sign-in
+// was for, or the user's home when it was for none (or for /).
+func (g *Gate) startSession(w http.ResponseWriter, r *http.Request, cookie string, sess *store.Session) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, Expires: expires})
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, Expires: sess.ExpiresAt})
+	next := safeNext(r.PostFormValue("next"))
+	if next == "/" {
+		next = g.home(sess.User)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (g *Gate) home(u *model.User) string {
+	if g.Home == nil || u == nil {
+		return "/"
+	}
+	return safeNext(g.Home(u))
 }
 
 func (g *Gate) signOut(w http.ResponseWriter, r *http.Request) {

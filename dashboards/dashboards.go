@@ -69,7 +69,6 @@ func (d *Dashboards) Mount(routes *route.Table) {
 	if !EChartsEmbedded() {
 		slog.Warn("dashboards: ECharts " + EChartsVersion + " is not in this build; run `" + MakeTarget + "` and rebuild (the dashboards show a notice until then)")
 	}
-	routes.Func("GET", "/tickets/{ref}", route.Need(model.PermTickets), "the ticket page", d.ticketPage)
 	static := staticHandler()
 	routes.Handle("GET", "/static/echarts/", route.Anyone, "ECharts, embedded", static)
 	routes.Handle("GET", "/static/dashboards/", route.Anyone, "the dashboards' script and styles", static)
@@ -120,6 +119,7 @@ func (d *Dashboards) Render(ctx context.Context, w *bytes.Buffer, page string, q
 // View is everything one page shows.
 type View struct {
 	User, CSRF  string // the signed-in user and the session's CSRF token, for the sign-out form
+	Inbox       bool   // the user works tickets: link to the workspace's inbox
 	Page        Page
 	Pages       []Page
 	Filter      Filter
@@ -206,7 +206,7 @@ func (d *Dashboards) Load(ctx context.Context, page string, query map[string][]s
 		v.Scripts = []string{assetsHost + "echarts.min.js"}
 	}
 	if u := auth.UserFrom(ctx); u != nil {
-		v.User, v.CSRF = u.Email, auth.CSRFFrom(ctx)
+		v.User, v.CSRF, v.Inbox = u.Email, auth.CSRFFrom(ctx), u.Role.Can(model.PermTickets)
 	}
 	v.Updated = d.now().In(f.loc).Format("2 Jan 2006 15:04 MST")
 	v.Duration = time.Since(began)

@@ -15,6 +15,7 @@ import (
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/portal"
 	"github.com/deskpulse/deskpulse/store"
+	"github.com/deskpulse/deskpulse/workspace"
 )
 
 // env is deskpulse as Main.Run builds it (store, writer, demo data,
@@ -57,6 +58,7 @@ func startEnv(tb testing.TB, tickets int) *env {
 	}
 	e := &env{st: st, w: w, m: m, auth: auth.New(st)}
 	e.d = dashboards.Register(a.Routes(), m, st)
+	workspace.New(st, w, m).Register(a.Routes()) // the ticket page the dashboards link to
 	portal.New(st, w, path).Register(a.Routes()).KB.APIRoutes(a.Routes())
 	gate := auth.NewGate(e.auth, 0)
 	gate.Routes(a.Routes())

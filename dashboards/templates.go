@@ -32,6 +32,9 @@ var pageTpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE h
   {{- range .Pages}}
     <a href="{{$.Href .Path}}" data-path="{{.Path}}"{{if eq .Key $.Page.Key}} class="current" aria-current="page"{{end}}>{{.Title}}</a>
   {{- end}}
+  {{- if .Inbox}}
+    <a href="/inbox">Inbox</a>
+  {{- end}}
   </nav>
   {{- if .User}}
   <form class="user" method="post" action="/signout">

@@ -102,7 +102,7 @@ func formatterJS(id, in, key string) string {
 
 // TestHostileValuesInBrowser stores, as an agent and a manager could,
 // values that try to break out of their place into every field that
-// reaches a dashboard, the ticket page or the knowledge base (ticket
+// reaches a dashboard, the inbox, the ticket page or the knowledge base (ticket
 // subject and description, category, tags, custom field names and
 // values, requester name, comment, CSAT comment, team, agent name, KB
 // article title; filter values in the URL), then opens the pages as
@@ -167,6 +167,7 @@ func TestHostileValuesInBrowser(t *testing.T) {
 		{path: "/dashboards/volume?channel=" + q(evil("channel")) + "&category=" + q(evil("category")), charts: true, text: []string{evil("channel")}},
 		{path: "/dashboards/agents", charts: true, text: []string{agentName, team},
 			axis: map[string]string{"agents_workload": agentName}, tooltips: true},
+		{path: "/inbox?view=all", text: []string{evil("subject"), evil("requester"), team, agentName}},
 		{path: fmt.Sprintf("/tickets/%d", numbers[0]), text: []string{evil("subject"), evil("requester"), evil("category"),
 			strings.ToLower(evilTag), evil("field"), evil("fieldname"), evil("description"), evil("comment"), evil("csat"), team}},
 	}

@@ -165,3 +165,48 @@ func (e *Engine) CSATRatings(ctx context.Context, q Query, limit int) (*CSATDeta
 	}
 	return out, nil
 }
+
+// OpenClock is the SLA state of one unresolved ticket for the agents'
+// inbox: whether a target is breached, and when the next running target
+// breaches (nil when none runs: no policy, all met, or the resolution
+// clock paused while pending or on hold).
+type OpenClock struct {
+	Breached bool
+	NextDue  *time.Time
+	Paused   bool // the resolution clock is paused and no other target runs
+}
+
+// OpenSLA returns the SLA state of every unresolved ticket that has an SLA
+// policy, by ticket id, as of now. It is one pass of the pipeline over
+// the tickets (cheap while the metrics table is fresh), so the inbox calls
+// it once per page, not per row.
+func (e *Engine) OpenSLA(ctx context.Context) (map[string]OpenClock, error) {
+	now := e.now()
+	q := Query{From: now.Add(-time.Hour), To: now}
+	k, err := e.prepare(ctx, &q)
+	if err != nil {
+		return nil, err
+	}
+	K := tsLit(k)
+	query := fmt.Sprintf(`WITH %s
+		SELECT ticket_id,
+			coalesce(fr_o = 'breached', false) OR coalesce(res_o = 'breached', false) AS breached,
+			least(CASE WHEN fr_outcome IS NULL AND fr_breach_at > %[2]s THEN fr_breach_at END,
+				CASE WHEN res_outcome IS NULL AND res_running AND res_breach_at > %[2]s THEN res_breach_at END) AS next_due,
+			res_policy IS NOT NULL AND res_outcome IS NULL AND NOT res_running AS paused
+		FROM t WHERE status NOT IN ('resolved', 'closed') AND (fr_policy IS NOT NULL OR res_policy IS NOT NULL)`,
+		e.ticketsCTE(&q, k), K)
+	rows, err := e.rows(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]OpenClock, len(rows))
+	for _, r := range rows {
+		c := OpenClock{NextDue: asTime(r[2])}
+		c.Breached, _ = r[1].(bool)
+		paused, _ := r[3].(bool)
+		c.Paused = paused && c.NextDue == nil
+		out[asString(r[0])] = c
+	}
+	return out, nil
+}

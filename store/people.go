@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"strings"
@@ -48,24 +49,43 @@ func (s *Store) CreateAgent(ctx context.Context, a *model.Agent) error {
 	return uniqueErr(err)
 }
 
+const agentColumns = `email, name, teams, skills, created_at, coalesce(availability, 'available'), coalesce(calendar, '')`
+
+func scanAgent(row scanner) (*model.Agent, error) {
+	var a model.Agent
+	var teams, skills any
+	if err := row.Scan(&a.Email, &a.Name, &teams, &skills, &a.CreatedAt, &a.Availability, &a.Calendar); err != nil {
+		return nil, err
+	}
+	a.Teams, a.Skills = stringList(teams), stringList(skills)
+	return &a, nil
+}
+
 // Agents lists all agents by email.
 func (s *Store) Agents(ctx context.Context) ([]*model.Agent, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT email, name, teams, skills, created_at, coalesce(availability, 'available'), coalesce(calendar, '') FROM agents ORDER BY email`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+agentColumns+` FROM agents ORDER BY email`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := []*model.Agent{}
 	for rows.Next() {
-		var a model.Agent
-		var teams, skills any
-		if err := rows.Scan(&a.Email, &a.Name, &teams, &skills, &a.CreatedAt, &a.Availability, &a.Calendar); err != nil {
+		a, err := scanAgent(rows)
+		if err != nil {
 			return nil, err
 		}
-		a.Teams, a.Skills = stringList(teams), stringList(skills)
-		out = append(out, &a)
+		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// Agent returns the agent with this e-mail address, or model.ErrNotFound.
+func (s *Store) Agent(ctx context.Context, email string) (*model.Agent, error) {
+	a, err := scanAgent(s.DB.QueryRowContext(ctx, `SELECT `+agentColumns+` FROM agents WHERE email = ?`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, model.ErrNotFound
+	}
+	return a, err
 }
 
 // UpdateAgent saves an agent's name, teams, skills, availability and

@@ -167,9 +167,16 @@ type TicketFilter struct {
 	Status, Priority, Team, Assignee, Category, Type, Channel, Tag []string
 	Query                                                          string // text in subject or description
 	CreatedFrom, CreatedTo                                         time.Time
-	Sort                                                           TicketSort
-	After                                                          *Cursor // the last ticket of the previous page
-	Limit                                                          int
+	// IDs, when not nil, keeps only these tickets (an empty list matches
+	// none); the inbox's SLA view passes the ids the metrics engine names.
+	IDs          []string
+	Requester    string    // the requester's e-mail address
+	ExceptID     string    // leaves this ticket out (a requester's other tickets)
+	ResolvedFrom time.Time // resolved at or after
+	UpdatedFrom  time.Time // updated at or after
+	Sort         TicketSort
+	After        *Cursor // the last ticket of the previous page
+	Limit        int
 }
 
 // TicketSort is a sortable column, descending when Desc.
@@ -216,8 +223,9 @@ func CursorFor(t *model.Ticket, sort TicketSort) Cursor {
 	}
 }
 
-// ListTickets returns one page of tickets matching f.
-func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]*model.Ticket, error) {
+// where is the SQL condition and arguments of f's filters (not its
+// cursor); "" when nothing filters.
+func (f TicketFilter) where() (string, []any) {
 	var where []string
 	var args []any
 	in := func(column string, values []string) {
@@ -248,6 +256,39 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]*model.Ticke
 	if !f.CreatedTo.IsZero() {
 		where = append(where, `created_at < ?`)
 		args = append(args, f.CreatedTo)
+	}
+	if f.IDs != nil {
+		where = append(where, `id IN (SELECT unnest(?::VARCHAR[]))`)
+		args = append(args, f.IDs)
+	}
+	if f.Requester != "" {
+		where = append(where, `requester_email = ?`)
+		args = append(args, f.Requester)
+	}
+	if f.ExceptID != "" {
+		where = append(where, `id <> ?`)
+		args = append(args, f.ExceptID)
+	}
+	if !f.ResolvedFrom.IsZero() {
+		where = append(where, `resolved_at >= ?`)
+		args = append(args, f.ResolvedFrom)
+	}
+	if !f.UpdatedFrom.IsZero() {
+		where = append(where, `updated_at >= ?`)
+		args = append(args, f.UpdatedFrom)
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return strings.Join(where, ` AND `), args
+}
+
+// ListTickets returns one page of tickets matching f.
+func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]*model.Ticket, error) {
+	var where []string
+	cond, args := f.where()
+	if cond != "" {
+		where = append(where, cond)
 	}
 	key := sortExpr(f.Sort.Field)
 	dir, cmp := "ASC", ">"
@@ -296,4 +337,29 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]*model.Ticke
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// CountMatching counts the tickets of each filter (their cursors, sorts
+// and limits do not apply) in one scan of the tickets table.
+func (s *Store) CountMatching(ctx context.Context, filters ...TicketFilter) ([]int64, error) {
+	if len(filters) == 0 {
+		return nil, nil
+	}
+	var cols []string
+	var args []any
+	for _, f := range filters {
+		cond, a := f.where()
+		if cond == "" {
+			cond = "true"
+		}
+		cols = append(cols, `count(*) FILTER (WHERE `+cond+`)`)
+		args = append(args, a...)
+	}
+	out := make([]int64, len(filters))
+	dest := make([]any, len(out))
+	for i := range out {
+		dest[i] = &out[i]
+	}
+	err := s.DB.QueryRowContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM tickets`, args...).Scan(dest...)
+	return out, err
 }

@@ -127,6 +127,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/unknown", "", S},
 		{"GET", "/", "", D},
 		{"GET", "/tickets/1", "", T},
+		{"GET", "/inbox", "", T},
 	}
 	for _, rt := range routes {
 		for _, who := range []string{"admin", "manager", "analyst", "agent", "", "bad"} {

@@ -484,10 +484,11 @@ func TestSignInRedirectStaysOnThisSite(t *testing.T) {
 			t.Errorf("next=%q was not kept", next)
 		}
 	}
-	// The reported one, posted: the redirect goes home.
+	// The reported one, posted: the redirect goes home (a manager's is
+	// the workspace's inbox).
 	_, csrf := signInPage(t, browser, base, "")
 	resp, _ := request(t, browser, "POST", base+"/signin", url.Values{"csrf": {csrf}, "email": {"manager@example.com"}, "secret": {tokens["manager"]}, "next": {"/\t/evil.example/"}}, "")
-	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/inbox" {
 		t.Fatalf("POST /signin with a hostile next: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }

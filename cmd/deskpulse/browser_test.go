@@ -37,18 +37,33 @@ func TestSignInAndDashboardUnderTheRealGate(t *testing.T) {
 		t.Fatalf("open the server: %v", err)
 	}
 	signin, _ := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// The demo user is a manager: the sign-in lands on the inbox, and the
+	// dashboards are one click away.
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`form.demo button`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav.views`)),
+	)
+	if err != nil {
+		t.Fatalf("demo sign-in and the inbox: %v", err)
+	}
+	if path, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); path != "/inbox" {
+		t.Fatalf("after the demo sign-in: at %q, want /inbox", path)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`header.top nav a[href="/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-chart] canvas`)),
 		chromedp.Sleep(500*time.Millisecond),
 	)
 	if err != nil {
-		t.Fatalf("demo sign-in and the overview: %v", err)
+		t.Fatalf("from the inbox to the overview: %v", err)
 	}
 	path, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
 	canvases, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-chart] canvas').length`))
 	if path != "/" || canvases < 2 {
 		t.Fatalf("after the demo sign-in: at %q with %d charts", path, canvases)
+	}
+	if back, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('header.top nav a[href="/inbox"]').length`)); back != 1 {
+		t.Errorf("the dashboards do not link back to the inbox")
 	}
 	overview, _ := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	// A ticket page: fields, SLA clocks and the timeline.

@@ -24,6 +24,7 @@ import (
 	"github.com/deskpulse/deskpulse/portal"
 	"github.com/deskpulse/deskpulse/reports"
 	"github.com/deskpulse/deskpulse/store"
+	"github.com/deskpulse/deskpulse/workspace"
 )
 
 var serveCommand = &command{
@@ -98,6 +99,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.API.SetSQLSettings(m.Config.SQL)
 	m.API.SetImportMaxInflated(m.Config.Import.MaxInflatedBytes)
 	dashboards.Register(m.API.Routes(), m.Metrics, m.Store)
+	workspace.New(m.Store, m.Writer, m.Metrics).Register(m.API.Routes()) // /inbox, /tickets/{ref} (docs/workspace.md)
 	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Routes())
 	m.Portal.KB.APIRoutes(m.API.Routes()) // /api/v1/kb; the pages at /support and /kb (docs/portal.md)
 	if m.Reports, err = reports.New(m.Store, m.Metrics, m.Config.Reports, m.Config.SMTP); err != nil {
@@ -183,6 +185,7 @@ func (m *Main) setupAuth(ctx context.Context) (*auth.Gate, error) {
 	m.API.AdminRoutes(m.Auth)
 	gate := auth.NewGate(m.Auth, m.Config.Auth.TokenRate)
 	gate.Routes(m.API.Routes())
+	gate.Home = workspace.Home // agents and managers land on the inbox
 	if gate.TrustedProxies, err = auth.ParseTrustedProxies(m.Config.Auth.TrustedProxies); err != nil {
 		return nil, err
 	}

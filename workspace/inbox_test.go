@@ -1,0 +1,169 @@
+package workspace_test
+
+import (
+	"context"
+	"maps"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/model"
+)
+
+// TestInboxCounts checks every view's count and rows on the fixture (see
+// startEnv), for an agent in a team and for a manager who is not an agent.
+func TestInboxCounts(t *testing.T) {
+	e := startEnv(t)
+	ann, _ := e.user(t, "ann@example.com", model.RoleAgent)
+	mia, _ := e.user(t, "mia@example.com", model.RoleManager)
+	num := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, strconv.FormatInt(e.numbers[n], 10))
+		}
+		return out
+	}
+
+	status, page, _ := e.get(t, ann, "/inbox")
+	if status != 200 {
+		t.Fatalf("ann's inbox: %d\n%s", status, page)
+	}
+	want := map[string]int{"mine": 1, "unassigned": 1, "teams": 3, "waiting": 2, "breached": 1, "solved": 2, "all": 5}
+	if got := counts(t, page); !maps.Equal(got, want) {
+		t.Errorf("ann's counts: got %v, want %v", got, want)
+	}
+	// Each view lists its tickets, the latest update first (the fixture
+	// wrote them in order, so the higher number is the later).
+	for view, names := range map[string][]string{
+		"mine": {"t2"}, "unassigned": {"t1"}, "teams": {"t4", "t2", "t1"}, "waiting": {"t5", "t4"},
+		"breached": {"t3"}, "solved": {"t7", "t6"}, "all": {"t5", "t4", "t3", "t2", "t1"},
+	} {
+		_, page, _ := e.get(t, ann, "/inbox?view="+view)
+		if got, want := rows(page), num(names...); !slicesEqual(got, want) {
+			t.Errorf("ann's %s: rows %v, want %v", view, got, want)
+		}
+	}
+
+	_, page, _ = e.get(t, mia, "/inbox")
+	want = map[string]int{"mine": 0, "unassigned": 3, "waiting": 2, "breached": 1, "solved": 2, "all": 5}
+	if got := counts(t, page); !maps.Equal(got, want) {
+		t.Errorf("mia's counts: got %v, want %v", got, want)
+	}
+	_, page, _ = e.get(t, mia, "/inbox?view=unassigned")
+	if got, want := rows(page), num("t5", "t3", "t1"); !slicesEqual(got, want) {
+		t.Errorf("mia's unassigned: rows %v, want %v", got, want)
+	}
+	if status, _, _ := e.get(t, mia, "/inbox?view=teams"); status != 404 {
+		t.Errorf("a view the user does not have: %d, want 404", status)
+	}
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestInboxPaging: 50 rows a page, the next page after the last row's
+// update (keyset), newest update first; a ticket updated between the
+// pages moves to the top of page one and shifts nothing on page two.
+func TestInboxPaging(t *testing.T) {
+	e := startEnv(t)
+	ann, _ := e.user(t, "ann@example.com", model.RoleAgent)
+	ctx := context.Background()
+	for i := range 53 {
+		if _, err := e.w.Do(ctx, &ingest.CreateTicket{Actor: model.Actor{Name: "fixture", Kind: model.ActorSystem},
+			Subject: "More " + strconv.Itoa(i), RequesterEmail: "sam@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page, _ := e.get(t, ann, "/inbox?view=all")
+	if c := counts(t, page)["all"]; c != 58 {
+		t.Fatalf("all open: %d, want 58", c)
+	}
+	first := rows(page)
+	m := regexp.MustCompile(`href="/inbox\?view=all&amp;after=([A-Za-z0-9_-]+)" rel="next"`).FindStringSubmatch(page)
+	if len(first) != 50 || m == nil {
+		t.Fatalf("page 1: %d rows, next link %v", len(first), m)
+	}
+	// An update between the pages: t1 goes to the top of page 1, and
+	// page 2 is still what followed page 1's last row, less t1.
+	tk, _ := e.st.Ticket(ctx, strconv.FormatInt(e.numbers["t1"], 10))
+	if _, err := e.w.Do(ctx, commentCmd(tk.ID, "bump", false)); err != nil {
+		t.Fatal(err)
+	}
+	status, page, _ := e.get(t, ann, "/inbox?view=all&after="+m[1])
+	second := rows(page)
+	if status != 200 || len(second) != 7 || strings.Contains(page, `rel="next"`) || !strings.Contains(page, "First page") {
+		t.Fatalf("page 2: %d, %d rows", status, len(second))
+	}
+	// Page 1 listed the 50 newest of the new ones (60 down to 11); page
+	// 2 the other three new ones, then t5 to t2 by their last update.
+	if first[0] != "60" || first[49] != "11" || strings.Join(second, " ") != "10 9 8 5 4 3 2" {
+		t.Errorf("pages: %v | %v", first, second)
+	}
+	if _, page, _ := e.get(t, ann, "/inbox?view=all"); rows(page)[0] != "1" {
+		t.Errorf("the updated t1 is not first on page 1: %v", rows(page)[:3])
+	}
+	if status, _, _ := e.get(t, ann, "/inbox?view=all&after=bogus"); status != 400 {
+		t.Errorf("a bad cursor: %d, want 400", status)
+	}
+}
+
+// TestOpenSLA holds the metrics engine's inbox view of the SLA clocks to
+// the fixture's policies: Default 8 h first response / 40 h resolution,
+// Urgent 1 min / 1 h, 24x7, the metrics clock 10 minutes ahead.
+func TestOpenSLA(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	tk := func(name string) *model.Ticket {
+		t.Helper()
+		x, err := e.st.Ticket(ctx, strconv.FormatInt(e.numbers[name], 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	// t4 is pending: an agent's reply meets its first response, and its
+	// resolution clock is paused.
+	if _, err := e.w.Do(ctx, commentCmd(tk("t4").ID, "Waiting for your answer.", true)); err != nil {
+		t.Fatal(err)
+	}
+	clocks, err := e.m.OpenSLA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clocks) != 5 {
+		t.Errorf("%d clocks, want the 5 unresolved tickets", len(clocks))
+	}
+	due := func(name string, d time.Duration) {
+		t.Helper()
+		c, x := clocks[tk(name).ID], tk(name)
+		if c.Breached || c.Paused || c.NextDue == nil || !c.NextDue.Equal(x.CreatedAt.Add(d)) {
+			t.Errorf("%s: %+v, want due at created + %s", name, c, d)
+		}
+	}
+	due("t1", 8*time.Hour)
+	due("t2", 8*time.Hour)
+	due("t5", 8*time.Hour) // on hold: the first response still runs
+	if c := clocks[tk("t3").ID]; !c.Breached || c.NextDue == nil || !c.NextDue.Equal(tk("t3").CreatedAt.Add(time.Hour)) {
+		t.Errorf("t3: %+v, want breached with the resolution due at created + 1 h", c)
+	}
+	if c := clocks[tk("t4").ID]; c.Breached || !c.Paused || c.NextDue != nil {
+		t.Errorf("t4: %+v, want paused", c)
+	}
+	for _, name := range []string{"t6", "t7"} {
+		if _, ok := clocks[tk(name).ID]; ok {
+			t.Errorf("%s is resolved but has an open clock", name)
+		}
+	}
+}
