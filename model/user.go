@@ -37,7 +37,7 @@ const (
 var permissions = map[Role][]Permission{
 	RoleAdmin:   {PermTickets, PermMetrics, PermDashboards, PermManage, PermAdmin},
 	RoleManager: {PermTickets, PermMetrics, PermDashboards, PermManage},
-	RoleAnalyst: {PermMetrics},
+	RoleAnalyst: {PermMetrics, PermDashboards}, // the dashboards are views of the metrics
 	RoleAgent:   {PermTickets},
 }
 

@@ -78,7 +78,7 @@ func TestRoleMatrix(t *testing.T) {
 	const (
 		T = "tickets"   // admin, manager, agent
 		M = "metrics"   // admin, manager, analyst
-		D = "dashboard" // admin, manager
+		D = "dashboard" // admin, manager, analyst
 		G = "manage"    // admin, manager
 		A = "admin"     // admin
 		P = "public"
@@ -86,7 +86,7 @@ func TestRoleMatrix(t *testing.T) {
 	)
 	allowed := map[string][]string{
 		T: {"admin", "manager", "agent"}, M: {"admin", "manager", "analyst"},
-		D: {"admin", "manager"}, G: {"admin", "manager"}, A: {"admin"},
+		D: {"admin", "manager", "analyst"}, G: {"admin", "manager"}, A: {"admin"},
 		P: {"admin", "manager", "analyst", "agent", "", "bad"},
 		S: {"admin", "manager", "analyst", "agent"},
 	}
