@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -510,38 +511,26 @@ func failSignIns(t *testing.T, m *Main, n int, xff string) []int {
 
 func TestSignInRateLimitIsPerClientBehindATrustedProxy(t *testing.T) {
 	m, _ := authServerWith(t, func(c *config.Config) { c.Auth.TrustedProxies = []string{"127.0.0.1"} })
-	if got := failSignIns(t, m, 6, "198.51.100.1"); !equalInts(got, []int{401, 401, 401, 401, 401, 429}) {
+	if got := failSignIns(t, m, 6, "198.51.100.1"); !slices.Equal(got, []int{401, 401, 401, 401, 401, 429}) {
 		t.Fatalf("client 1: %v", got)
 	}
 	// Another client behind the proxy has its own bucket.
-	if got := failSignIns(t, m, 1, "198.51.100.2"); !equalInts(got, []int{401}) {
+	if got := failSignIns(t, m, 1, "198.51.100.2"); !slices.Equal(got, []int{401}) {
 		t.Fatalf("client 2 shares client 1's bucket: %v", got)
 	}
 	// Client 1 cannot escape by writing its own X-Forwarded-For: the
 	// proxy appends the address it saw, and that is what counts.
-	if got := failSignIns(t, m, 1, "192.0.2.99, 198.51.100.1"); !equalInts(got, []int{429}) {
+	if got := failSignIns(t, m, 1, "192.0.2.99, 198.51.100.1"); !slices.Equal(got, []int{429}) {
 		t.Fatalf("client 1 with a forged entry: %v", got)
 	}
 }
 
 func TestSignInRateLimitIgnoresForwardedForWithoutATrustedProxy(t *testing.T) {
 	m, _ := authServer(t)
-	if got := failSignIns(t, m, 5, "198.51.100.1"); !equalInts(got, []int{401, 401, 401, 401, 401}) {
+	if got := failSignIns(t, m, 5, "198.51.100.1"); !slices.Equal(got, []int{401, 401, 401, 401, 401}) {
 		t.Fatalf("first five: %v", got)
 	}
-	if got := failSignIns(t, m, 1, "198.51.100.2"); !equalInts(got, []int{429}) {
+	if got := failSignIns(t, m, 1, "198.51.100.2"); !slices.Equal(got, []int{429}) {
 		t.Fatalf("a forged X-Forwarded-For escaped the limit: %v", got)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
