@@ -124,6 +124,35 @@ func TestPrometheusMetrics(t *testing.T) {
 			t.Errorf("a ticket id in a label: %s", series)
 		}
 	}
+
+	// With the automation engine stopped, new events wait behind its
+	// saved cursor: the lag is theirs, in events and in event time.
+	if err := m.Automation.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if code, body := send(t, http.DefaultClient, "POST", base+"/api/v1/tickets", "", `{"subject":"Later","requester_email":"zoe@example.com"}`); code != 201 {
+			t.Fatalf("create: %d %s", code, body)
+		}
+	}
+	var behind, lag float64
+	if err := m.Store.DB.QueryRowContext(ctx, `WITH c AS (SELECT value::BIGINT AS seq FROM automation_state WHERE key = 'cursor')
+		SELECT count(*) FILTER (e.seq > c.seq),
+			epoch(max(occurred_at) FILTER (e.seq = ?)) - epoch(max(occurred_at) FILTER (e.seq = c.seq))
+		FROM events e, c GROUP BY c.seq`, m.Writer.LastSeq()).Scan(&behind, &lag); err != nil {
+		t.Fatal(err)
+	}
+	if behind < 2 || lag <= 0 {
+		t.Fatalf("behind the cursor: %v events, %v s", behind, lag)
+	}
+	_, body = send(t, plain, "GET", base+"/metrics", tokens["analyst"], "")
+	got = samples(body)
+	if v := got["deskpulse_automation_lag_events"]; v != behind {
+		t.Errorf("deskpulse_automation_lag_events = %v, want %v", v, behind)
+	}
+	if v := got["deskpulse_automation_lag_seconds"]; v != lag {
+		t.Errorf("deskpulse_automation_lag_seconds = %v, want %v", v, lag)
+	}
 }
 
 // samples reads a text exposition into value by series (name and labels
