@@ -57,6 +57,10 @@ test-deps: assets $(AXE)
 		if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
 		else echo "PostgreSQL is missing: run 'sudo apt-get install -y postgresql' (the benchmark's PostgreSQL comparison test needs it)"; fi; \
 	fi
+	@if ! command -v promtool >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus; \
+		else echo "promtool is missing: run 'sudo apt-get install -y prometheus' (the /metrics test checks the exposition with it)"; fi; \
+	fi
 	@if ! command -v mailpit >/dev/null 2>&1 && [ ! -x "$$($(GO) env GOPATH)/bin/mailpit" ]; then \
 		$(GO) install github.com/axllent/mailpit@v1.27.11; \
 	fi

@@ -67,6 +67,8 @@ type Writer struct {
 	linger   time.Duration
 	now      func() time.Time
 	onCommit atomic.Pointer[func([]*model.Event)]
+	observer atomic.Pointer[Observer]
+	lastSeq  atomic.Int64 // the newest stored event, for readers off the writer goroutine
 
 	// owned by the writer goroutine
 	cache      map[string]*model.Ticket
@@ -138,7 +140,48 @@ func (w *Writer) loadCounters(ctx context.Context) error {
 		return err
 	}
 	w.nextSeq, w.nextNumber = seq+1, number+1
+	w.lastSeq.Store(seq)
 	return nil
+}
+
+// Observer sees the writer's work for monitoring (package telemetry): one
+// call per committed or failed batch, never one per event, on the writer
+// goroutine, so it must be quick.
+type Observer interface {
+	Batch(BatchStats)
+	// Command is one answered Do call's time from sending to the answer
+	// (queueing, lingering and committing), on the caller's goroutine.
+	Command(time.Duration)
+}
+
+// BatchStats is one batch's outcome. Commands = Committed + Applied +
+// Rejected + Failed.
+type BatchStats struct {
+	Commands  int
+	Events    int
+	Committed int           // decided and stored (or a no-op)
+	Applied   int           // keyed commands answered from their stored key
+	Rejected  int           // refused by the ticket's state or validation
+	Failed    int           // the store failed them
+	Duration  time.Duration // deciding and committing the batch
+}
+
+// Observe makes o see every batch from now on.
+func (w *Writer) Observe(o Observer) { w.observer.Store(&o) }
+
+// QueueDepth is the number of commands waiting for the writer goroutine.
+func (w *Writer) QueueDepth() int { return len(w.in) }
+
+// QueueCapacity is how many commands may wait before senders block.
+func (w *Writer) QueueCapacity() int { return cap(w.in) }
+
+// LastSeq is the seq of the newest stored event (0 in an empty store).
+func (w *Writer) LastSeq() int64 { return w.lastSeq.Load() }
+
+func (w *Writer) observe(s BatchStats) {
+	if o := w.observer.Load(); o != nil {
+		(*o).Batch(s)
+	}
 }
 
 // Subscribe makes fn receive the events of every committed batch of
@@ -148,9 +191,13 @@ func (w *Writer) Subscribe(fn func(events []*model.Event)) { w.onCommit.Store(&f
 
 // Do runs cmd and waits until it is committed or rejected.
 func (w *Writer) Do(ctx context.Context, cmd Command) (*Result, error) {
+	start := time.Now()
 	resp, err := w.send(ctx, &request{ctx: ctx, cmd: cmd})
 	if err != nil {
 		return nil, err
+	}
+	if o := w.observer.Load(); o != nil {
+		(*o).Command(time.Since(start))
 	}
 	return resp.result, resp.err
 }
@@ -263,6 +310,7 @@ type staged struct {
 // that one bad apple cannot sink the rest.
 func (w *Writer) commit(batch []*request) {
 	ctx := context.Background()
+	start := time.Now()
 	outcomes, events, tickets, keys, err := w.decide(ctx, batch)
 	if err == nil {
 		err = w.persist(ctx, events, tickets, keys)
@@ -280,8 +328,13 @@ func (w *Writer) commit(batch []*request) {
 			delete(w.cache, id)
 		}
 		batch[0].reply <- response{err: fmt.Errorf("store: %w", err)}
+		w.observe(BatchStats{Commands: 1, Failed: 1, Duration: time.Since(start)})
 		return
 	}
+	if len(events) > 0 {
+		w.lastSeq.Store(events[len(events)-1].Seq)
+	}
+	stats := BatchStats{Commands: len(batch), Events: len(events), Duration: time.Since(start)}
 	if len(w.cache) > cacheLimit {
 		w.cache = map[string]*model.Ticket{}
 	}
@@ -292,8 +345,17 @@ func (w *Writer) commit(batch []*request) {
 		(*fn)(events)
 	}
 	for _, o := range outcomes {
+		switch {
+		case o.err != nil:
+			stats.Rejected++
+		case o.result.Applied:
+			stats.Applied++
+		default:
+			stats.Committed++
+		}
 		o.req.reply <- response{result: o.result, err: o.err}
 	}
+	w.observe(stats)
 }
 
 // decide runs each command on the state left by the commands before it,

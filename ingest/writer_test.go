@@ -142,6 +142,8 @@ func TestInvalidCommandFailsAloneInItsBatch(t *testing.T) {
 	st, w := open(t, filepath.Join(t.TempDir(), "b.duckdb"))
 	defer st.Close()
 	defer w.Close()
+	obs := &tally{}
+	w.Observe(obs)
 	var ids []string
 	for range 32 {
 		ids = append(ids, do(t, w, &ingest.CreateTicket{Actor: requester, Subject: "x"}).Ticket.ID)
@@ -185,4 +187,39 @@ func TestInvalidCommandFailsAloneInItsBatch(t *testing.T) {
 	if n, err := st.ProjectionDiff(ctx); err != nil || n != 0 {
 		t.Fatalf("projection differs from rebuild in %d rows (%v)", n, err)
 	}
+	// What the observer saw (package telemetry's counters) adds up.
+	var stored int
+	st.DB.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&stored)
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	want := ingest.BatchStats{Commands: 160, Events: stored, Committed: 96, Rejected: 64}
+	if got := obs.sum; got.Duration <= 0 || got.Commands != want.Commands || got.Events != want.Events ||
+		got.Committed != want.Committed || got.Rejected != want.Rejected || got.Applied != 0 || got.Failed != 0 || obs.commands != 160 {
+		t.Fatalf("observed %+v and %d answers, want %+v and 160", got, obs.commands, want)
+	}
+}
+
+// tally adds up what a Writer's observer is told.
+type tally struct {
+	mu       sync.Mutex
+	sum      ingest.BatchStats
+	commands int
+}
+
+func (o *tally) Batch(s ingest.BatchStats) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sum.Commands += s.Commands
+	o.sum.Events += s.Events
+	o.sum.Committed += s.Committed
+	o.sum.Applied += s.Applied
+	o.sum.Rejected += s.Rejected
+	o.sum.Failed += s.Failed
+	o.sum.Duration += s.Duration
+}
+
+func (o *tally) Command(time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.commands++
 }

@@ -50,7 +50,7 @@ var catalog = sync.OnceValue(func() []metric {
 	ms := []metric{
 		{def("summary", "summary", "mixed", "Headline KPIs of the range and the previous period of equal length (GET /api/v1/metrics/summary)."),
 			typed(func(e *Engine, ctx context.Context, q *Query, _ time.Time) (*Summary, error) {
-				return e.Summary(ctx, *q)
+				return e.summary(ctx, *q)
 			})},
 		{def("volume", "series", "tickets", "Tickets created and distinct tickets resolved per interval."), typed((*Engine).volume)},
 		{def("backlog", "series", "tickets", "Tickets created before and not resolved or closed at the end of each interval."), typed((*Engine).backlog)},
@@ -105,6 +105,7 @@ func (e *Engine) Series(ctx context.Context, name string, q Query) (any, error) 
 	if !ok {
 		return nil, fmt.Errorf("metric %q: %w", name, model.ErrNotFound)
 	}
+	defer e.timed(m.Name, time.Now()) // a catalog name: bounded label values
 	k, err := e.prepare(ctx, &q)
 	if err != nil {
 		return nil, err

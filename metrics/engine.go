@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskpulse/deskpulse/store"
@@ -37,6 +38,19 @@ type Engine struct {
 	minAt  time.Time  // earliest event time (for the calendar range)
 	maxAt  time.Time  // latest event time in metrics_tickets
 	bounds bool       // minAt and maxAt are loaded
+
+	observer atomic.Pointer[func(metric string, d time.Duration)]
+}
+
+// Observe makes fn receive the duration of every Series and Summary
+// query by its catalog name (package telemetry); fn must be quick.
+func (e *Engine) Observe(fn func(metric string, d time.Duration)) { e.observer.Store(&fn) }
+
+// timed reports a query that started at start under a catalog name.
+func (e *Engine) timed(metric string, start time.Time) {
+	if fn := e.observer.Load(); fn != nil {
+		(*fn)(metric, time.Since(start))
+	}
 }
 
 // fullRebuildAbove is the number of new events past which a refresh

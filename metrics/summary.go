@@ -196,6 +196,11 @@ func eventsIn(q *Query, k time.Time, alias string) string {
 // Summary computes the headline KPIs of q's range and of the period of
 // equal length before it.
 func (e *Engine) Summary(ctx context.Context, q Query) (*Summary, error) {
+	defer e.timed("summary", time.Now())
+	return e.summary(ctx, q)
+}
+
+func (e *Engine) summary(ctx context.Context, q Query) (*Summary, error) {
 	k, err := e.prepare(ctx, &q)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/deskpulse/deskpulse/config"
 	"github.com/deskpulse/deskpulse/dashboards"
 	"github.com/deskpulse/deskpulse/ingest"
+	"github.com/deskpulse/deskpulse/internal/telemetry"
 	"github.com/deskpulse/deskpulse/mailin"
 	"github.com/deskpulse/deskpulse/metrics"
 	"github.com/deskpulse/deskpulse/portal"
@@ -70,6 +71,8 @@ type Main struct {
 	// MailIn is the inbound e-mail listener (nil unless
 	// inbound_mail.enabled).
 	MailIn *mailin.Receiver
+	// Telemetry is the Prometheus metrics at GET /metrics.
+	Telemetry *telemetry.Telemetry
 
 	listener net.Listener
 	http     *http.Server
@@ -98,6 +101,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.API.SetSQLSettings(m.Config.SQL)
 	m.API.SetImportMaxInflated(m.Config.Import.MaxInflatedBytes)
+	m.Telemetry = telemetry.New(m.Store, m.Writer, m.Metrics)
+	m.Telemetry.Register(m.API.Routes())
 	dashboards.Register(m.API.Routes(), m.Metrics, m.Store)
 	workspace.New(m.Store, m.Writer, m.Metrics).Register(m.API.Routes()) // /inbox, /tickets/{ref} (docs/workspace.md)
 	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Routes())
@@ -128,7 +133,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w (is another deskpulse running? choose another with --addr)", m.Config.Addr, err)
 	}
 	m.http = &http.Server{
-		Handler:           gate.Wrap(m.API.Routes(), m.API.Handler()),
+		Handler:           m.Telemetry.Wrap(m.API.Routes(), gate.Wrap(m.API.Routes(), m.API.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // imports stream large bodies
 		WriteTimeout:      10 * time.Minute,
