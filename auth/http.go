@@ -128,7 +128,9 @@ func (g *Gate) Wrap(t *route.Table, next http.Handler) http.Handler {
 			return
 		}
 		if user == nil {
-			if strings.HasPrefix(r.URL.Path, "/api/") || r.Method != http.MethodGet {
+			// Machines (the API, Prometheus at /metrics) get a 401 to act
+			// on; browsers on a page are sent to sign in.
+			if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" || r.Method != http.MethodGet {
 				h.Set("WWW-Authenticate", `Bearer realm="deskpulse"`)
 				deny(w, r, http.StatusUnauthorized, "unauthenticated", "sign in: send Authorization: Bearer <token> (deskpulse user add prints one)")
 				return

@@ -67,6 +67,10 @@ func TestPrometheusMetrics(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// A scrape without a token is told so (401), not sent to a sign-in page.
+	if code, _ := send(t, plain, "GET", base+"/metrics", "", ""); code != 401 {
+		t.Fatalf("no token: %d, want 401", code)
+	}
 	if code, _ := send(t, plain, "GET", base+"/metrics", tokens["agent"], ""); code != 403 {
 		t.Fatalf("an agent's token: %d, want 403", code)
 	}
@@ -112,7 +116,7 @@ func TestPrometheusMetrics(t *testing.T) {
 		`deskpulse_http_requests_total{method="POST",route="/api/v1/tickets",status="2xx"}`:             3,
 		`deskpulse_http_requests_total{method="POST",route="/api/v1/tickets/{id}/reopen",status="4xx"}`: 1,
 		`deskpulse_http_requests_total{method="GET",route="/api/v1/metrics/{name}",status="2xx"}`:       1,
-		`deskpulse_http_requests_total{method="GET",route="/metrics",status="4xx"}`:                     1,
+		`deskpulse_http_requests_total{method="GET",route="/metrics",status="4xx"}`:                     2, // no token, an agent's
 	} {
 		if v, ok := got[series]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", series, v, ok, want)
