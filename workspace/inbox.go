@@ -20,6 +20,9 @@ import (
 // pageSize is how many tickets one inbox page shows.
 const pageSize = 50
 
+// riskWindow is how close a next SLA target must be for "SLA at risk".
+const riskWindow = time.Hour
+
 // solvedWindow is how far back "Recently solved" looks.
 const solvedWindow = 7 * 24 * time.Hour
 
@@ -49,9 +52,10 @@ func (v viewer) teams() []string {
 }
 
 // views are the inbox's views for a viewer, in navigation order.
-// breached lists the unresolved tickets whose SLA is breached (nil when
-// the metrics engine could not say).
-func views(v viewer, now time.Time, breached []string) []*View {
+// breached lists the unresolved tickets whose SLA is breached, atRisk
+// those whose next target is due within the hour (both nil when the
+// metrics engine could not say).
+func views(v viewer, now time.Time, breached, atRisk []string) []*View {
 	teams := v.teams()
 	unassigned := &View{Key: "unassigned", Title: "Unassigned in my teams",
 		filter: store.TicketFilter{Assignee: []string{""}, Team: teams, Status: unresolved}}
@@ -71,9 +75,16 @@ func views(v viewer, now time.Time, breached []string) []*View {
 		sla.filter.IDs = []string{}
 		sla.Note = "The SLA clocks could not be read just now; see the server log."
 	}
+	risk := &View{Key: "atrisk", Title: "SLA at risk", Note: "The next SLA target is due within the hour.",
+		filter: store.TicketFilter{IDs: atRisk, Status: unresolved}}
+	if atRisk == nil {
+		risk.filter.IDs = []string{}
+		risk.Note = sla.Note
+	}
 	out = append(out,
 		&View{Key: "waiting", Title: "Pending and on hold", filter: store.TicketFilter{Status: []string{string(model.StatusPending), string(model.StatusOnHold)}}},
 		sla,
+		risk,
 		&View{Key: "solved", Title: "Recently solved", Note: "Resolved or closed in the last 7 days.",
 			filter: store.TicketFilter{Status: []string{string(model.StatusResolved), string(model.StatusClosed)}, ResolvedFrom: now.Add(-solvedWindow)}},
 		&View{Key: "all", Title: "All open", filter: store.TicketFilter{Status: unresolved}},
@@ -116,19 +127,25 @@ func (ws *Workspace) loadViews(ctx context.Context) ([]*View, map[string]metrics
 		return nil, nil, err
 	}
 	clocks, err := ws.m.OpenSLA(ctx)
-	var breached []string
+	var breached, atRisk []string
+	now := ws.now()
 	if err != nil {
 		slog.Error("workspace: SLA clocks for the inbox", "err", err)
 	} else {
-		breached = []string{}
+		breached, atRisk = []string{}, []string{}
 		for id, c := range clocks {
-			if c.Breached {
+			switch {
+			case c.Breached:
 				breached = append(breached, id)
+			case c.NextDue != nil && !c.NextDue.After(now.Add(riskWindow)):
+				// OpenSLA names only targets not yet breached as NextDue.
+				atRisk = append(atRisk, id)
 			}
 		}
 		slices.Sort(breached)
+		slices.Sort(atRisk)
 	}
-	vs := views(v, ws.now(), breached)
+	vs := views(v, now, breached, atRisk)
 	filters := make([]store.TicketFilter, len(vs))
 	for i, view := range vs {
 		filters[i] = view.filter

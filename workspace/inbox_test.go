@@ -31,7 +31,7 @@ func TestInboxCounts(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("ann's inbox: %d\n%s", status, page)
 	}
-	want := map[string]int{"mine": 1, "unassigned": 1, "teams": 3, "waiting": 2, "breached": 1, "solved": 2, "all": 5}
+	want := map[string]int{"mine": 1, "unassigned": 1, "teams": 3, "waiting": 2, "breached": 1, "atrisk": 0, "solved": 2, "all": 5}
 	if got := counts(t, page); !maps.Equal(got, want) {
 		t.Errorf("ann's counts: got %v, want %v", got, want)
 	}
@@ -48,7 +48,7 @@ func TestInboxCounts(t *testing.T) {
 	}
 
 	_, page, _ = e.get(t, mia, "/inbox")
-	want = map[string]int{"mine": 0, "unassigned": 3, "waiting": 2, "breached": 1, "solved": 2, "all": 5}
+	want = map[string]int{"mine": 0, "unassigned": 3, "waiting": 2, "breached": 1, "atrisk": 0, "solved": 2, "all": 5}
 	if got := counts(t, page); !maps.Equal(got, want) {
 		t.Errorf("mia's counts: got %v, want %v", got, want)
 	}
@@ -165,5 +165,38 @@ func TestOpenSLA(t *testing.T) {
 		if _, ok := clocks[tk(name).ID]; ok {
 			t.Errorf("%s is resolved but has an open clock", name)
 		}
+	}
+}
+
+// TestSLAAtRisk: an urgent ticket whose first response is met has its
+// resolution (1 h) due within the hour, so it is at risk; t3, urgent but
+// breached, is not; the Default tickets are due in about 8 h. The
+// view's count and rows agree, and a reply that solves it empties the view.
+func TestSLAAtRisk(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ann, _ := e.user(t, "ann@example.com", model.RoleAgent)
+	res, err := e.w.Do(ctx, &ingest.CreateTicket{Actor: model.Actor{Name: "rita@example.com", Kind: model.ActorRequester},
+		Subject: "Ticket t8", Description: "About t8", RequesterEmail: "rita@example.com", Priority: model.PriorityUrgent,
+		Channel: model.ChannelWeb, Team: "billing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.w.Do(ctx, commentCmd(res.Ticket.ID, "On it.", true)); err != nil {
+		t.Fatal(err)
+	}
+	n := strconv.FormatInt(res.Ticket.Number, 10)
+	_, page, _ := e.get(t, ann, "/inbox?view=atrisk")
+	if c := counts(t, page); c["atrisk"] != 1 || c["breached"] != 1 || c["all"] != 6 {
+		t.Errorf("counts with t8: %v", c)
+	}
+	if got := rows(page); !slicesEqual(got, []string{n}) || !strings.Contains(page, "The next SLA target is due within the hour.") {
+		t.Errorf("at risk rows: %v, want [%s]", got, n)
+	}
+	if _, err := e.w.Do(ctx, &ingest.SetStatus{ID: res.Ticket.ID, Actor: model.Actor{Name: "ann@example.com", Kind: model.ActorAgent}, Status: model.StatusResolved}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page, _ := e.get(t, ann, "/inbox?view=atrisk"); counts(t, page)["atrisk"] != 0 || len(rows(page)) != 0 {
+		t.Errorf("a solved ticket is still at risk: %v", rows(page))
 	}
 }
