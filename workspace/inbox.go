@@ -20,6 +20,9 @@ import (
 // pageSize is how many tickets one inbox page shows.
 const pageSize = 50
 
+// maxSearch bounds the search box's text.
+const maxSearch = 200
+
 // riskWindow is how close a next SLA target must be for "SLA at risk".
 const riskWindow = time.Hour
 
@@ -112,8 +115,9 @@ type inboxPage struct {
 	SLANote string
 }
 
-// loadViews finds the viewer, the SLA state and the views with counts.
-func (ws *Workspace) loadViews(ctx context.Context) ([]*View, map[string]metrics.OpenClock, error) {
+// loadViews finds the viewer, the SLA state and the views with counts;
+// a search (q) narrows every view and so its count.
+func (ws *Workspace) loadViews(ctx context.Context, q string) ([]*View, map[string]metrics.OpenClock, error) {
 	u := auth.UserFrom(ctx)
 	if u == nil {
 		return nil, nil, errors.New("no signed-in user")
@@ -148,6 +152,7 @@ func (ws *Workspace) loadViews(ctx context.Context) ([]*View, map[string]metrics
 	vs := views(v, now, breached, atRisk)
 	filters := make([]store.TicketFilter, len(vs))
 	for i, view := range vs {
+		view.filter.Search = q
 		filters[i] = view.filter
 	}
 	counts, err := ws.st.CountMatching(ctx, filters...)
@@ -162,7 +167,12 @@ func (ws *Workspace) loadViews(ctx context.Context) ([]*View, map[string]metrics
 
 func (ws *Workspace) inbox(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	vs, clocks, err := ws.loadViews(ctx)
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > maxSearch {
+		http.Error(w, "q: at most "+strconv.Itoa(maxSearch)+" bytes", http.StatusBadRequest)
+		return
+	}
+	vs, clocks, err := ws.loadViews(ctx, q)
 	if err != nil {
 		fail(w, err)
 		return
@@ -172,6 +182,7 @@ func (ws *Workspace) inbox(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key = "mine"
 	}
+	p.Q, p.SearchView = q, key
 	for _, v := range vs {
 		if v.Key == key {
 			p.View = v
@@ -218,6 +229,9 @@ func (ws *Workspace) inbox(w http.ResponseWriter, r *http.Request) {
 		p.Rows = append(p.Rows, row)
 	}
 	p.Title = p.View.Title
+	if q != "" {
+		p.Title = p.View.Title + ": “" + q + "”"
+	}
 	render(w, "inbox.html", http.StatusOK, p)
 }
 

@@ -80,12 +80,15 @@ type layout struct {
 	Current    string
 	Title      string
 	StatusCode int
+	// The header's search box: its text, and the view it searches in
+	// (the inbox's current view; all open tickets from a ticket page).
+	Q, SearchView string
 	now        time.Time
 	loc        *time.Location
 }
 
 func (ws *Workspace) layout(ctx context.Context, current, title string) layout {
-	l := layout{Current: current, Title: title, now: ws.now(), loc: ws.m.Location()}
+	l := layout{Current: current, Title: title, now: ws.now(), loc: ws.m.Location(), SearchView: "all"}
 	if u := auth.UserFrom(ctx); u != nil {
 		l.User, l.CSRF, l.Dashboards = u.Email, auth.CSRFFrom(ctx), u.Role.Can(model.PermDashboards)
 	}
