@@ -75,6 +75,7 @@
         if (!q) return;
         q.focus();
         q.select();
+        swallow = '/';
         break;
       }
       case '?': if (keys && keys.showModal) { keys.open ? keys.close() : keys.showModal(); } break;
