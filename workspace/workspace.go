@@ -83,8 +83,8 @@ type layout struct {
 	// The header's search box: its text, and the view it searches in
 	// (the inbox's current view; all open tickets from a ticket page).
 	Q, SearchView string
-	now        time.Time
-	loc        *time.Location
+	now           time.Time
+	loc           *time.Location
 }
 
 func (ws *Workspace) layout(ctx context.Context, current, title string) layout {
