@@ -156,12 +156,23 @@ type ticketPage struct {
 	Note          bool
 	StatusValue   model.Status   // the status form's choice
 	PriorityValue model.Priority // the priority form's choice
+	Types         []model.TicketType
+	Teams         []string // the team choices: the teams table and the ticket's own
+	Details       details  // the details form's values
 
 	// A form posted on an older version of the ticket (409) shows what
 	// changed since, and its button (Anyway names the form's field) sends
 	// it on the current version.
 	Changed []Entry
 	Anyway  string
+}
+
+// details are the values of the details form (type, category, team, tags).
+type details struct {
+	Type     model.TicketType
+	Category string
+	Team     string
+	Tags     string // space-separated
 }
 
 // Version is the ticket version every form carries: its updated_at in
@@ -198,7 +209,7 @@ func (p *ticketPage) Clock(c *metrics.Clock) string {
 // of its redirect.
 var done = map[string]string{
 	"reply": "Reply sent.", "note": "Internal note added.", "assign": "The ticket is yours.",
-	"status": "Status changed.", "priority": "Priority changed.", "same": "Nothing changed.",
+	"status": "Status changed.", "priority": "Priority changed.", "same": "Nothing changed.", "details": "Details saved.",
 	"reply-pending": "Reply sent; the ticket is pending.", "reply-resolved": "Reply sent; the ticket is solved.",
 	"note-pending": "Internal note added; the ticket is pending.", "note-resolved": "Internal note added; the ticket is solved.",
 }
@@ -219,7 +230,16 @@ func (ws *Workspace) loadTicket(ctx context.Context, ref string) (*ticketPage, e
 		return nil, err
 	}
 	p := &ticketPage{layout: ws.layout(ctx, "ticket", "#"+strconv.FormatInt(t.Number, 10)+" "+t.Subject), Ticket: t,
-		Statuses: model.Statuses[1:], Priorities: model.Priorities, StatusValue: t.Status, PriorityValue: t.Priority}
+		Statuses: model.Statuses[1:], Priorities: model.Priorities, StatusValue: t.Status, PriorityValue: t.Priority,
+		Types: model.TicketTypes, Details: details{Type: t.Type, Category: t.Category, Team: t.Team, Tags: strings.Join(t.Tags, " ")}}
+	teams, err := ws.teamNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if t.Team != "" && !slices.Contains(teams, t.Team) {
+		teams = append(teams, t.Team) // an imported team: keep it choosable
+	}
+	p.Teams = teams
 	events, err := ws.st.TicketEvents(ctx, t.ID)
 	if err != nil {
 		return nil, err
@@ -344,6 +364,10 @@ func (ws *Workspace) refuse(w http.ResponseWriter, r *http.Request, t *model.Tic
 	if pr := model.Priority(r.PostFormValue("priority")); pr.Valid() {
 		p.PriorityValue = pr
 	}
+	if _, ok := r.PostForm["tags"]; ok {
+		p.Details = details{Type: model.TicketType(r.PostFormValue("type")), Category: r.PostFormValue("category"),
+			Team: r.PostFormValue("team"), Tags: r.PostFormValue("tags")}
+	}
 	render(w, "ticket.html", status, p)
 }
 
@@ -405,5 +429,56 @@ func (ws *Workspace) postPriority(w http.ResponseWriter, r *http.Request) {
 			return nil, "", model.Invalid("priority", "must be one of: low, normal, high, urgent")
 		}
 		return &ingest.UpdateTicket{ID: t.ID, Actor: actor(r), Priority: &p, IfVersion: seen}, "priority", nil
+	})
+}
+
+// teamNames are the teams a ticket can be given, by name.
+func (ws *Workspace) teamNames(ctx context.Context) ([]string, error) {
+	teams, err := ws.st.Teams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(teams))
+	for _, t := range teams {
+		out = append(out, t.Name)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// postDetails saves type, category, team and tags as one command: each
+// value is checked first (the error at its field), and the update and the
+// team's assignment commit together or not at all.
+func (ws *Workspace) postDetails(w http.ResponseWriter, r *http.Request) {
+	ws.run(w, r, "details", func(t *model.Ticket, seen *time.Time) (ingest.Command, string, error) {
+		typ := model.TicketType(r.PostFormValue("type"))
+		if !typ.Valid() {
+			return nil, "", model.Invalid("type", "must be one of: incident, service_request, question, problem, task")
+		}
+		category := strings.TrimSpace(r.PostFormValue("category"))
+		if len(category) > model.MaxShort {
+			return nil, "", model.Invalid("category", "is at most %d bytes", model.MaxShort)
+		}
+		team := strings.TrimSpace(r.PostFormValue("team"))
+		if team != "" && team != t.Team {
+			// As the API's: a ticket goes to a team that exists.
+			teams, err := ws.teamNames(r.Context())
+			if err != nil {
+				return nil, "", err
+			}
+			if !slices.Contains(teams, team) {
+				return nil, "", model.Invalid("team", "%q is not a team; a manager adds teams", team)
+			}
+		}
+		tags, err := model.NormalizeTags(strings.FieldsFunc(r.PostFormValue("tags"), func(c rune) bool {
+			return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+		}))
+		if err != nil {
+			return nil, "", err
+		}
+		return ingest.Then{
+			&ingest.UpdateTicket{ID: t.ID, Actor: actor(r), Type: &typ, Category: &category, Tags: &tags, IfVersion: seen},
+			&ingest.Assign{ID: t.ID, Actor: actor(r), Team: &team},
+		}, "details", nil
 	})
 }

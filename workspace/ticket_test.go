@@ -411,3 +411,80 @@ func deref(p *string) string {
 func done(key string) string {
 	return map[string]string{"reply-pending": "Reply sent; the ticket is pending.", "reply-resolved": "Reply sent; the ticket is solved."}[key]
 }
+
+// TestTicketDetails: the details form sets type, category, team and tags
+// in one post (one event each, in the commands' order), a second same
+// post changes nothing, and each bad value is refused at its field with
+// the input kept and nothing stored.
+func TestTicketDetails(t *testing.T) {
+	e := startEnv(t)
+	ann, csrf := e.user(t, "ann@example.com", model.RoleAgent)
+	n := strconv.FormatInt(e.numbers["t1"], 10)
+	path := "/tickets/" + n
+	good := url.Values{"type": {"question"}, "category": {" Invoices "}, "team": {"tech"}, "tags": {"VIP, Billing  vip"}}
+	before := len(e.ticketEvents(t, "t1"))
+	status, _, h := e.post(t, ann, csrf, path+"/details", good)
+	if status != http.StatusSeeOther || h.Get("Location") != path+"?done=details" {
+		t.Fatalf("details: %d %s", status, h.Get("Location"))
+	}
+	var got []model.EventType
+	for _, ev := range e.ticketEvents(t, "t1")[before:] {
+		got = append(got, ev.Type)
+	}
+	want := []model.EventType{model.EventCategoryChanged, model.EventTagsChanged, model.EventFieldsChanged, model.EventAssigned}
+	tk, _ := e.st.Ticket(context.Background(), n)
+	if !slices.Equal(got, want) || tk.Type != model.TypeQuestion || tk.Category != "Invoices" || tk.Team != "tech" ||
+		!slices.Equal(tk.Tags, []string{"billing", "vip"}) {
+		t.Errorf("events %v (want %v); ticket %s %q %s %v", got, want, tk.Type, tk.Category, tk.Team, tk.Tags)
+	}
+	_, page, _ := e.get(t, ann, path)
+	for _, line := range []string{"category: — → Invoices", "tags: — → billing vip", "type: incident → question", "team: billing → tech",
+		`<option value="tech" selected>`, `id="tags" value="billing vip"`, `id="category" value="Invoices"`} {
+		if !strings.Contains(page, line) {
+			t.Errorf("the ticket page lacks %q", line)
+		}
+	}
+	if status, _, h := e.post(t, ann, csrf, path+"/details", good); status != http.StatusSeeOther || h.Get("Location") != path+"?done=same" {
+		t.Errorf("the same details again: %d %s", status, h.Get("Location"))
+	}
+
+	before = len(e.ticketEvents(t, "t1"))
+	for _, c := range []struct {
+		field, value, id string
+	}{
+		{"type", "bug", "type-error"},
+		{"category", strings.Repeat("c", model.MaxShort+1), "category-error"},
+		{"team", "sales", "team-error"},
+		{"tags", "ok " + strings.Repeat("t", 65), "tags-error"},
+	} {
+		form := url.Values{"type": {"task"}, "category": {"Kept category"}, "team": {"billing"}, "tags": {"kept"}}
+		form.Set(c.field, c.value)
+		status, page, _ := e.post(t, ann, csrf, path+"/details", form)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(page, `class="field-error" id="`+c.id+`"`) {
+			t.Errorf("%s %q: %d, no %s", c.field, c.value, status, c.id)
+		}
+		if c.field != "category" && !strings.Contains(page, `id="category" value="Kept category"`) {
+			t.Errorf("%s refused: the category typed is not kept", c.field)
+		}
+	}
+	if after := len(e.ticketEvents(t, "t1")); after != before {
+		t.Errorf("refused details stored events: %d, then %d", before, after)
+	}
+	// A closed ticket is final: the refusal shows at the form.
+	n7 := "/tickets/" + strconv.FormatInt(e.numbers["t7"], 10)
+	if status, page, _ := e.post(t, ann, csrf, n7+"/details", url.Values{"type": {"task"}, "category": {""}, "team": {"tech"}, "tags": {""}}); status != 422 ||
+		!strings.Contains(page, `id="details-error"`) {
+		t.Errorf("details of a closed ticket: %d", status)
+	}
+	// On an old version: 409, and the button saves anyway.
+	_, page, _ = e.get(t, ann, path)
+	old := version(t, page)
+	if _, err := e.w.Do(context.Background(), commentCmd(tk.ID, "meanwhile", false)); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"type": {"task"}, "category": {"Invoices"}, "team": {"tech"}, "tags": {"vip"}, "version": {old}}
+	if status, page, _ := e.post(t, ann, csrf, path+"/details", form); status != http.StatusConflict ||
+		!strings.Contains(page, ">Save details anyway</button>") || !strings.Contains(page, `<option value="task" selected>`) {
+		t.Errorf("details on an old version: %d", status)
+	}
+}

@@ -64,6 +64,7 @@ func (ws *Workspace) Register(routes *route.Table) *Workspace {
 	routes.Func("POST", "/tickets/{ref}/assign", tickets, "assign a ticket to the signed-in agent from the ticket page", ws.postAssign)
 	routes.Func("POST", "/tickets/{ref}/status", tickets, "set a ticket's status from the ticket page", ws.postStatus)
 	routes.Func("POST", "/tickets/{ref}/priority", tickets, "set a ticket's priority from the ticket page", ws.postPriority)
+	routes.Func("POST", "/tickets/{ref}/details", tickets, "set a ticket's type, category, team and tags from the ticket page", ws.postDetails)
 	sub, _ := fs.Sub(files, "assets")
 	static := http.StripPrefix("/static/workspace/", http.FileServerFS(sub))
 	routes.Handle("GET", "/static/workspace/", route.Anyone, "the workspace's script and styles", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
