@@ -274,6 +274,19 @@ func TestWorkspaceAt390(t *testing.T) {
 			shot(t, b, "ticket-390")
 		}
 	}
+	// The details form, opened, fits too.
+	err = chromedp.Do(b,
+		chromedp.Navigate(e.srv.URL+"/tickets/"+t2),
+		chromedp.Click(chromedp.CSS(`details.edit summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tags`)),
+	)
+	if err != nil {
+		t.Fatalf("open the details form: %v", err)
+	}
+	if w := evalJS[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the details form scrolls sideways: %d px wide", w)
+	}
+	axeCheck(t, b, axe, "the details form at 390 px")
 	for _, p := range problems() {
 		t.Errorf("console: %s", p)
 	}
