@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -15,6 +16,28 @@ func newEvent(ticket string, typ model.EventType, at time.Time, actor model.Acto
 func existing(t *model.Ticket) error {
 	if t == nil {
 		return model.ErrNotFound
+	}
+	return nil
+}
+
+// StaleError refuses a command made on an older version of the ticket
+// than the current one: someone changed it since the command's sender
+// looked. Current is the version now.
+type StaleError struct {
+	Seen, Current time.Time
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("the ticket changed since it was read (version %d, now %d)", e.Seen.UnixMicro(), e.Current.UnixMicro())
+}
+
+// fresh is the guard of a command that carries the version its sender
+// saw (the ticket's updated_at): checked in Decide, on the writer's
+// current state, so two senders of one version cannot both pass it.
+// A nil version checks nothing.
+func fresh(t *model.Ticket, seen *time.Time) error {
+	if seen != nil && !t.UpdatedAt.Equal(*seen) {
+		return &StaleError{Seen: *seen, Current: t.UpdatedAt}
 	}
 	return nil
 }
@@ -87,12 +110,16 @@ type UpdateTicket struct {
 	Category    *string
 	Tags        *[]string
 	Fields      map[string]string // "" removes a field
+	IfVersion   *time.Time        // refuse with StaleError unless the ticket is still at this version
 }
 
 func (c *UpdateTicket) TicketID() string { return c.ID }
 
 func (c *UpdateTicket) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) {
 	if err := existing(t); err != nil {
+		return nil, err
+	}
+	if err := fresh(t, c.IfVersion); err != nil {
 		return nil, err
 	}
 	var events []*model.Event
@@ -147,12 +174,16 @@ type Assign struct {
 	ID             string
 	Actor          model.Actor
 	Team, Assignee *string
+	IfVersion      *time.Time // refuse with StaleError unless the ticket is still at this version
 }
 
 func (c *Assign) TicketID() string { return c.ID }
 
 func (c *Assign) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) {
 	if err := existing(t); err != nil {
+		return nil, err
+	}
+	if err := fresh(t, c.IfVersion); err != nil {
 		return nil, err
 	}
 	e := newEvent(t.ID, model.EventAssigned, at, c.Actor)
@@ -173,16 +204,20 @@ func (c *Assign) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) {
 // pending ticket back to open, and a requester's reply to a resolved
 // ticket reopens it; these follow-ups are events of their own.
 type Comment struct {
-	ID     string
-	Actor  model.Actor
-	Body   string
-	Public bool
+	ID        string
+	Actor     model.Actor
+	Body      string
+	Public    bool
+	IfVersion *time.Time // refuse with StaleError unless the ticket is still at this version
 }
 
 func (c *Comment) TicketID() string { return c.ID }
 
 func (c *Comment) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) {
 	if err := existing(t); err != nil {
+		return nil, err
+	}
+	if err := fresh(t, c.IfVersion); err != nil {
 		return nil, err
 	}
 	e := newEvent(t.ID, model.EventCommented, at, c.Actor)
@@ -210,15 +245,19 @@ func (c *Comment) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) 
 // SetStatus moves a ticket to any status, choosing the event that means it:
 // resolved, closed, reopened (from resolved) or status_changed.
 type SetStatus struct {
-	ID     string
-	Actor  model.Actor
-	Status model.Status
+	ID        string
+	Actor     model.Actor
+	Status    model.Status
+	IfVersion *time.Time // refuse with StaleError unless the ticket is still at this version
 }
 
 func (c *SetStatus) TicketID() string { return c.ID }
 
 func (c *SetStatus) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) {
 	if err := existing(t); err != nil {
+		return nil, err
+	}
+	if err := fresh(t, c.IfVersion); err != nil {
 		return nil, err
 	}
 	if !c.Status.Valid() {
@@ -277,4 +316,42 @@ func (c *RateCSAT) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error)
 	e := newEvent(t.ID, model.EventCSATRated, at, c.Actor)
 	e.Score, e.Comment = &c.Score, &c.Comment
 	return []*model.Event{e}, nil
+}
+
+// Then is commands on one ticket made one: each decides on the state the
+// ones before it leave, and their events are committed together or not
+// at all (a reply and the status change it comes with).
+type Then []Command
+
+func (c Then) TicketID() string { return c[0].TicketID() }
+
+func (c Then) Decide(t *model.Ticket, at time.Time) ([]*model.Event, error) {
+	var all []*model.Event
+	cur := t
+	for _, cmd := range c {
+		if cmd.TicketID() != c.TicketID() {
+			return nil, fmt.Errorf("ingest.Then: commands on tickets %s and %s", c.TicketID(), cmd.TicketID())
+		}
+		evs, err := cmd.Decide(cur, at)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) > 0 {
+			next := &model.Ticket{}
+			if cur != nil {
+				next = cur.Clone()
+			}
+			for _, e := range evs {
+				if err := e.Normalize(); err != nil {
+					return nil, err
+				}
+				if err := next.Apply(e); err != nil {
+					return nil, err
+				}
+			}
+			cur = next
+		}
+		all = append(all, evs...)
+	}
+	return all, nil
 }

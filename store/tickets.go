@@ -166,7 +166,11 @@ func (s *Store) CountTickets(ctx context.Context) (int64, error) {
 type TicketFilter struct {
 	Status, Priority, Team, Assignee, Category, Type, Channel, Tag []string
 	Query                                                          string // text in subject or description
-	CreatedFrom, CreatedTo                                         time.Time
+	// Search is the workspace's search box: a ticket number ("42" or
+	// "#42"), or text in the subject, description, requester name or
+	// address, case-insensitive.
+	Search                 string
+	CreatedFrom, CreatedTo time.Time
 	// IDs, when not nil, keeps only these tickets (an empty list matches
 	// none); the inbox's SLA view passes the ids the metrics engine names.
 	IDs          []string
@@ -248,6 +252,18 @@ func (f TicketFilter) where() (string, []any) {
 	if q := strings.TrimSpace(f.Query); q != "" {
 		where = append(where, `(contains(lower(subject), lower(?)) OR contains(lower(description), lower(?)))`)
 		args = append(args, q, q)
+	}
+	if q := strings.TrimSpace(f.Search); q != "" {
+		// contains() takes the text literally (% and _ are no wildcards);
+		// both sides go through DuckDB's lower(), so they fold alike.
+		cond := `contains(lower(subject), lower(?)) OR contains(lower(description), lower(?)) OR ` +
+			`contains(lower(requester_name), lower(?)) OR contains(lower(requester_email), lower(?))`
+		args = append(args, q, q, q, q)
+		if n, err := strconv.ParseInt(strings.TrimPrefix(q, "#"), 10, 64); err == nil {
+			cond += ` OR number = ?`
+			args = append(args, n)
+		}
+		where = append(where, `(`+cond+`)`)
 	}
 	if !f.CreatedFrom.IsZero() {
 		where = append(where, `created_at >= ?`)

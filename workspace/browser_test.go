@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/deskpulse/deskpulse/ingest"
 	"github.com/deskpulse/deskpulse/internal/testtools"
 	"github.com/deskpulse/deskpulse/model"
 )
@@ -273,6 +274,19 @@ func TestWorkspaceAt390(t *testing.T) {
 			shot(t, b, "ticket-390")
 		}
 	}
+	// The details form, opened, fits too.
+	err = chromedp.Do(b,
+		chromedp.Navigate(e.srv.URL+"/tickets/"+t2),
+		chromedp.Click(chromedp.CSS(`details.edit summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tags`)),
+	)
+	if err != nil {
+		t.Fatalf("open the details form: %v", err)
+	}
+	if w := evalJS[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the details form scrolls sideways: %d px wide", w)
+	}
+	axeCheck(t, b, axe, "the details form at 390 px")
 	for _, p := range problems() {
 		t.Errorf("console: %s", p)
 	}
@@ -295,6 +309,102 @@ func TestWorkspaceAt390(t *testing.T) {
 	axeCheck(t, b, axe, "the refused form at 390 px")
 	for _, p := range problems()[seen:] {
 		if !strings.Contains(p, "status of 422") {
+			t.Errorf("console: %s", p)
+		}
+	}
+}
+
+// TestStaleReplyInBrowser: at 390 px, Ann writes a reply while Bob adds
+// a note; her Send is refused (409) with Bob's note shown as changed
+// since and her text kept in the box, and "Send anyway" stores it. Then
+// "/" focuses the search box and Enter searches the current view. Both
+// pages fit and pass axe-core.
+func TestStaleReplyInBrowser(t *testing.T) {
+	testtools.Chromium(t)
+	e := startEnv(t)
+	ctx := context.Background()
+	token, err := e.auth.AddUser(ctx, "test", &model.User{Email: "ann@example.com", Name: "Ann", Role: model.RoleAgent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2 := strconv.FormatInt(e.numbers["t2"], 10)
+	tk, _ := e.st.Ticket(ctx, t2)
+	axe := axeSource(t)
+	b, problems := testtools.Browser(t, 390, 844)
+	if err := chromedp.Do(b, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	signIn(t, b, e.srv.URL, "ann@example.com", token)
+	err = chromedp.Do(b,
+		chromedp.Navigate(e.srv.URL+"/tickets/"+t2),
+		chromedp.WaitVisible(chromedp.CSS(`#body`)),
+		chromedp.SendKeys(chromedp.CSS(`#body`), "Ann's answer"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := model.Actor{Name: "bob@example.com", Kind: model.ActorAgent}
+	if _, err := e.w.Do(ctx, &ingest.Comment{ID: tk.ID, Actor: bob, Body: "Bob checked the logs.", Public: false}); err != nil {
+		t.Fatal(err)
+	}
+	seen := len(problems())
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`form.compose button.primary`)), chromedp.WaitVisible(chromedp.CSS(`section.changed`))); err != nil {
+		t.Fatalf("the stale send: %v", err)
+	}
+	if got := evalJS[string](t, b, `document.getElementById('body').value`); got != "Ann's answer" {
+		t.Errorf("the reply box holds %q after the refusal", got)
+	}
+	if got := evalJS[string](t, b, `document.querySelector('section.changed').innerText`); !strings.Contains(got, "Bob checked the logs.") || !strings.Contains(got, "bob@example.com") {
+		t.Errorf("changed since: %q", got)
+	}
+	if got := evalJS[string](t, b, `document.querySelector('form.compose button.primary').textContent`); got != "Send anyway" {
+		t.Errorf("the send button says %q", got)
+	}
+	if w := evalJS[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the 409 page scrolls sideways: %d px wide", w)
+	}
+	axeCheck(t, b, axe, "the 409 page at 390 px")
+	shot(t, b, "stale-390")
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`form.compose button.primary`)), chromedp.WaitVisible(chromedp.CSS(`p.done`))); err != nil {
+		t.Fatalf("send anyway: %v", err)
+	}
+	events, _ := e.st.TicketEvents(ctx, tk.ID)
+	if last := events[len(events)-1]; last.Body == nil || *last.Body != "Ann's answer" || last.Actor != "ann@example.com" {
+		t.Errorf("the last event after send anyway: %+v", last)
+	}
+	for _, p := range problems()[seen:] {
+		if !strings.Contains(p, "status of 409") {
+			t.Errorf("console: %s", p)
+		}
+	}
+
+	// "/" focuses the search box; Enter searches "My open tickets".
+	err = chromedp.Do(b,
+		chromedp.Navigate(e.srv.URL+"/inbox"),
+		chromedp.WaitVisible(chromedp.CSS(`nav.views`)),
+		chromedp.KeyEvent("/"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := evalJS[string](t, b, `document.activeElement.id`); id != "q" {
+		t.Fatalf("after /, the focus is on %q", id)
+	}
+	if err := chromedp.Do(b, chromedp.SendKeys(chromedp.CSS(`#q`), "about T2"+kb.Enter), chromedp.WaitVisible(chromedp.CSS(`p.note a`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS[string](t, b, `location.search`); got != "?q=about+T2&view=mine" {
+		t.Errorf("the search went to %q", got)
+	}
+	if got := evalJS[[]string](t, b, `[...document.querySelectorAll('tr[data-number]')].map(r => r.dataset.number)`); len(got) != 1 || got[0] != t2 {
+		t.Errorf("search rows %v, want [%s]", got, t2)
+	}
+	if w := evalJS[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the search page scrolls sideways: %d px wide", w)
+	}
+	axeCheck(t, b, axe, "the search page at 390 px")
+	for _, p := range problems()[seen:] {
+		if !strings.Contains(p, "status of 409") {
 			t.Errorf("console: %s", p)
 		}
 	}

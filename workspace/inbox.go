@@ -20,6 +20,12 @@ import (
 // pageSize is how many tickets one inbox page shows.
 const pageSize = 50
 
+// maxSearch bounds the search box's text.
+const maxSearch = 200
+
+// riskWindow is how close a next SLA target must be for "SLA at risk".
+const riskWindow = time.Hour
+
 // solvedWindow is how far back "Recently solved" looks.
 const solvedWindow = 7 * 24 * time.Hour
 
@@ -49,9 +55,10 @@ func (v viewer) teams() []string {
 }
 
 // views are the inbox's views for a viewer, in navigation order.
-// breached lists the unresolved tickets whose SLA is breached (nil when
-// the metrics engine could not say).
-func views(v viewer, now time.Time, breached []string) []*View {
+// breached lists the unresolved tickets whose SLA is breached, atRisk
+// those whose next target is due within the hour (both nil when the
+// metrics engine could not say).
+func views(v viewer, now time.Time, breached, atRisk []string) []*View {
 	teams := v.teams()
 	unassigned := &View{Key: "unassigned", Title: "Unassigned in my teams",
 		filter: store.TicketFilter{Assignee: []string{""}, Team: teams, Status: unresolved}}
@@ -71,9 +78,16 @@ func views(v viewer, now time.Time, breached []string) []*View {
 		sla.filter.IDs = []string{}
 		sla.Note = "The SLA clocks could not be read just now; see the server log."
 	}
+	risk := &View{Key: "atrisk", Title: "SLA at risk", Note: "The next SLA target is due within the hour.",
+		filter: store.TicketFilter{IDs: atRisk, Status: unresolved}}
+	if atRisk == nil {
+		risk.filter.IDs = []string{}
+		risk.Note = sla.Note
+	}
 	out = append(out,
 		&View{Key: "waiting", Title: "Pending and on hold", filter: store.TicketFilter{Status: []string{string(model.StatusPending), string(model.StatusOnHold)}}},
 		sla,
+		risk,
 		&View{Key: "solved", Title: "Recently solved", Note: "Resolved or closed in the last 7 days.",
 			filter: store.TicketFilter{Status: []string{string(model.StatusResolved), string(model.StatusClosed)}, ResolvedFrom: now.Add(-solvedWindow)}},
 		&View{Key: "all", Title: "All open", filter: store.TicketFilter{Status: unresolved}},
@@ -101,8 +115,9 @@ type inboxPage struct {
 	SLANote string
 }
 
-// loadViews finds the viewer, the SLA state and the views with counts.
-func (ws *Workspace) loadViews(ctx context.Context) ([]*View, map[string]metrics.OpenClock, error) {
+// loadViews finds the viewer, the SLA state and the views with counts;
+// a search (q) narrows every view and so its count.
+func (ws *Workspace) loadViews(ctx context.Context, q string) ([]*View, map[string]metrics.OpenClock, error) {
 	u := auth.UserFrom(ctx)
 	if u == nil {
 		return nil, nil, errors.New("no signed-in user")
@@ -116,21 +131,28 @@ func (ws *Workspace) loadViews(ctx context.Context) ([]*View, map[string]metrics
 		return nil, nil, err
 	}
 	clocks, err := ws.m.OpenSLA(ctx)
-	var breached []string
+	var breached, atRisk []string
+	now := ws.now()
 	if err != nil {
 		slog.Error("workspace: SLA clocks for the inbox", "err", err)
 	} else {
-		breached = []string{}
+		breached, atRisk = []string{}, []string{}
 		for id, c := range clocks {
-			if c.Breached {
+			switch {
+			case c.Breached:
 				breached = append(breached, id)
+			case c.NextDue != nil && !c.NextDue.After(now.Add(riskWindow)):
+				// OpenSLA names only targets not yet breached as NextDue.
+				atRisk = append(atRisk, id)
 			}
 		}
 		slices.Sort(breached)
+		slices.Sort(atRisk)
 	}
-	vs := views(v, ws.now(), breached)
+	vs := views(v, now, breached, atRisk)
 	filters := make([]store.TicketFilter, len(vs))
 	for i, view := range vs {
+		view.filter.Search = q
 		filters[i] = view.filter
 	}
 	counts, err := ws.st.CountMatching(ctx, filters...)
@@ -145,7 +167,12 @@ func (ws *Workspace) loadViews(ctx context.Context) ([]*View, map[string]metrics
 
 func (ws *Workspace) inbox(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	vs, clocks, err := ws.loadViews(ctx)
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > maxSearch {
+		http.Error(w, "q: at most "+strconv.Itoa(maxSearch)+" bytes", http.StatusBadRequest)
+		return
+	}
+	vs, clocks, err := ws.loadViews(ctx, q)
 	if err != nil {
 		fail(w, err)
 		return
@@ -155,6 +182,7 @@ func (ws *Workspace) inbox(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key = "mine"
 	}
+	p.Q, p.SearchView = q, key
 	for _, v := range vs {
 		if v.Key == key {
 			p.View = v
@@ -201,6 +229,9 @@ func (ws *Workspace) inbox(w http.ResponseWriter, r *http.Request) {
 		p.Rows = append(p.Rows, row)
 	}
 	p.Title = p.View.Title
+	if q != "" {
+		p.Title = p.View.Title + ": “" + q + "”"
+	}
 	render(w, "inbox.html", http.StatusOK, p)
 }
 

@@ -3,6 +3,7 @@ package workspace_test
 import (
 	"context"
 	"maps"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ func TestInboxCounts(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("ann's inbox: %d\n%s", status, page)
 	}
-	want := map[string]int{"mine": 1, "unassigned": 1, "teams": 3, "waiting": 2, "breached": 1, "solved": 2, "all": 5}
+	want := map[string]int{"mine": 1, "unassigned": 1, "teams": 3, "waiting": 2, "breached": 1, "atrisk": 0, "solved": 2, "all": 5}
 	if got := counts(t, page); !maps.Equal(got, want) {
 		t.Errorf("ann's counts: got %v, want %v", got, want)
 	}
@@ -48,7 +49,7 @@ func TestInboxCounts(t *testing.T) {
 	}
 
 	_, page, _ = e.get(t, mia, "/inbox")
-	want = map[string]int{"mine": 0, "unassigned": 3, "waiting": 2, "breached": 1, "solved": 2, "all": 5}
+	want = map[string]int{"mine": 0, "unassigned": 3, "waiting": 2, "breached": 1, "atrisk": 0, "solved": 2, "all": 5}
 	if got := counts(t, page); !maps.Equal(got, want) {
 		t.Errorf("mia's counts: got %v, want %v", got, want)
 	}
@@ -165,5 +166,111 @@ func TestOpenSLA(t *testing.T) {
 		if _, ok := clocks[tk(name).ID]; ok {
 			t.Errorf("%s is resolved but has an open clock", name)
 		}
+	}
+}
+
+// TestSLAAtRisk: an urgent ticket whose first response is met has its
+// resolution (1 h) due within the hour, so it is at risk; t3, urgent but
+// breached, is not; the Default tickets are due in about 8 h. The
+// view's count and rows agree, and a reply that solves it empties the view.
+func TestSLAAtRisk(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ann, _ := e.user(t, "ann@example.com", model.RoleAgent)
+	res, err := e.w.Do(ctx, &ingest.CreateTicket{Actor: model.Actor{Name: "rita@example.com", Kind: model.ActorRequester},
+		Subject: "Ticket t8", Description: "About t8", RequesterEmail: "rita@example.com", Priority: model.PriorityUrgent,
+		Channel: model.ChannelWeb, Team: "billing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.w.Do(ctx, commentCmd(res.Ticket.ID, "On it.", true)); err != nil {
+		t.Fatal(err)
+	}
+	n := strconv.FormatInt(res.Ticket.Number, 10)
+	_, page, _ := e.get(t, ann, "/inbox?view=atrisk")
+	if c := counts(t, page); c["atrisk"] != 1 || c["breached"] != 1 || c["all"] != 6 {
+		t.Errorf("counts with t8: %v", c)
+	}
+	if got := rows(page); !slicesEqual(got, []string{n}) || !strings.Contains(page, "The next SLA target is due within the hour.") {
+		t.Errorf("at risk rows: %v, want [%s]", got, n)
+	}
+	if _, err := e.w.Do(ctx, &ingest.SetStatus{ID: res.Ticket.ID, Actor: model.Actor{Name: "ann@example.com", Kind: model.ActorAgent}, Status: model.StatusResolved}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page, _ := e.get(t, ann, "/inbox?view=atrisk"); counts(t, page)["atrisk"] != 0 || len(rows(page)) != 0 {
+		t.Errorf("a solved ticket is still at risk: %v", rows(page))
+	}
+}
+
+// TestInboxSearch: the search box matches number, subject, description and
+// requester name and address, case-insensitive and literally (% and _
+// are text), within the current view, every view's count narrowed alike;
+// results page as the views do, the search kept in the links.
+func TestInboxSearch(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ann, _ := e.user(t, "ann@example.com", model.RoleAgent)
+	res, err := e.w.Do(ctx, &ingest.CreateTicket{Actor: model.Actor{Name: "oscar@example.org", Kind: model.ActorRequester},
+		Subject: "Printer JAM on floor 9", Description: "paper 100%_done", RequesterName: "Óscar Núñez",
+		RequesterEmail: "oscar@Example.org", Channel: model.ChannelWeb, Team: "billing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t8 := strconv.FormatInt(res.Ticket.Number, 10)
+	num := func(name string) string { return strconv.FormatInt(e.numbers[name], 10) }
+	for _, c := range []struct {
+		view, q string
+		want    []string
+	}{
+		{"all", "printer", []string{t8}},         // subject, another case
+		{"all", "ÓSCAR", []string{t8}},           // requester name, Unicode case
+		{"all", "example.ORG", []string{t8}},     // requester address
+		{"all", "100%_", []string{t8}},           // description, % and _ literally
+		{"all", "_", []string{t8}},               // no wildcard: only t8 has an underscore
+		{"all", "about T2", []string{num("t2")}}, // description
+		{"all", "#" + num("t3"), []string{num("t3")}},
+		{"all", "rita", []string{num("t5"), num("t4"), num("t3"), num("t2"), num("t1")}},
+		{"solved", "rita", []string{num("t7"), num("t6")}},
+		{"mine", "ticket", []string{num("t2")}},
+		{"all", "nothing like this", nil},
+		{"all", "'; DROP TABLE tickets; --", nil},
+	} {
+		status, page, _ := e.get(t, ann, "/inbox?view="+c.view+"&q="+url.QueryEscape(c.q))
+		if got := rows(page); status != 200 || !slicesEqual(got, c.want) {
+			t.Errorf("%s %q: %d, rows %v, want %v", c.view, c.q, status, got, c.want)
+		}
+	}
+	// Every view's count is of the search; the links keep it.
+	_, page, _ := e.get(t, ann, "/inbox?view=all&q=rita")
+	want := map[string]int{"mine": 1, "unassigned": 1, "teams": 3, "waiting": 2, "breached": 1, "atrisk": 0, "solved": 2, "all": 5}
+	if got := counts(t, page); !maps.Equal(got, want) {
+		t.Errorf("counts of the search: %v, want %v", got, want)
+	}
+	if !strings.Contains(page, `href="/inbox?view=solved&amp;q=rita"`) || !strings.Contains(page, `id="q" name="q" value="rita"`) ||
+		!strings.Contains(page, `name="view" value="all"`) {
+		t.Errorf("the search is not kept in the view links and the box")
+	}
+	if n, _ := e.st.CountTickets(ctx); n != 8 {
+		t.Errorf("%d tickets after the searches, want 8", n)
+	}
+	if status, _, _ := e.get(t, ann, "/inbox?q="+strings.Repeat("x", 201)); status != 400 {
+		t.Errorf("a search of 201 bytes: %d, want 400", status)
+	}
+
+	// 52 more matches: 50 on page one, 2 after, the search in the link.
+	for i := range 52 {
+		if _, err := e.w.Do(ctx, &ingest.CreateTicket{Actor: model.Actor{Name: "fixture", Kind: model.ActorSystem},
+			Subject: "Batch " + strconv.Itoa(i), RequesterEmail: "sam@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page, _ = e.get(t, ann, "/inbox?view=all&q=BATCH")
+	m := regexp.MustCompile(`href="/inbox\?view=all&amp;q=BATCH&amp;after=([A-Za-z0-9_-]+)" rel="next"`).FindStringSubmatch(page)
+	if counts(t, page)["all"] != 52 || len(rows(page)) != 50 || m == nil {
+		t.Fatalf("search page 1: count %d, %d rows, next %v", counts(t, page)["all"], len(rows(page)), m)
+	}
+	_, page, _ = e.get(t, ann, "/inbox?view=all&q=BATCH&after="+m[1])
+	if got := rows(page); len(got) != 2 || strings.Contains(page, `rel="next"`) {
+		t.Errorf("search page 2: %v", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -249,5 +250,241 @@ func TestLanding(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("an analyst opens the inbox: %d", resp.StatusCode)
+	}
+}
+
+var versionRe = regexp.MustCompile(`name="version" value="(\d+)"`)
+
+// version reads the ticket version the page's forms carry (all alike).
+func version(tb testing.TB, page string) string {
+	tb.Helper()
+	ms := versionRe.FindAllStringSubmatch(page, -1)
+	if len(ms) == 0 {
+		tb.Fatalf("no version field on the page")
+	}
+	for _, m := range ms {
+		if m[1] != ms[0][1] {
+			tb.Fatalf("the forms carry versions %s and %s", ms[0][1], m[1])
+		}
+	}
+	return ms[0][1]
+}
+
+// TestStaleFormRefused: Ann and Bob open one ticket; Bob's note goes in,
+// then Ann's reply made on the page she opened before is refused with 409:
+// the page lists Bob's note as changed since, keeps her text, and its
+// "Send anyway" (on the new version) stores it. A status form made on an
+// old version keeps its choice.
+func TestStaleFormRefused(t *testing.T) {
+	e := startEnv(t)
+	ann, annCSRF := e.user(t, "ann@example.com", model.RoleAgent)
+	bob, bobCSRF := e.user(t, "bob@example.com", model.RoleAgent)
+	path := "/tickets/" + strconv.FormatInt(e.numbers["t2"], 10)
+	_, annPage, _ := e.get(t, ann, path)
+	_, bobPage, _ := e.get(t, bob, path)
+	seen := version(t, annPage)
+	tk, _ := e.st.Ticket(context.Background(), strconv.FormatInt(e.numbers["t2"], 10))
+	if seen != strconv.FormatInt(tk.UpdatedAt.UnixMicro(), 10) || version(t, bobPage) != seen {
+		t.Fatalf("the page's version %s is not the ticket's updated_at %d", seen, tk.UpdatedAt.UnixMicro())
+	}
+	before := len(e.ticketEvents(t, "t2"))
+
+	status, _, _ := e.post(t, bob, bobCSRF, path+"/comment", url.Values{"kind": {"note"}, "body": {"Bob checked the logs."}, "version": {seen}})
+	if status != http.StatusSeeOther {
+		t.Fatalf("Bob's note: %d", status)
+	}
+	status, page, _ := e.post(t, ann, annCSRF, path+"/comment", url.Values{"kind": {"reply"}, "body": {"Ann's answer"}, "version": {seen}})
+	if status != http.StatusConflict {
+		t.Fatalf("Ann's reply on the old version: %d, want 409", status)
+	}
+	changed := page[strings.Index(page, `<section class="card changed"`):]
+	changed = changed[:strings.Index(changed, "</section>")]
+	if strings.Count(changed, `<li class="ev`) != 1 || !strings.Contains(changed, `<li class="ev msg note">`) ||
+		!strings.Contains(changed, "bob@example.com") || !strings.Contains(changed, "Bob checked the logs.") {
+		t.Errorf("the changes since Ann's version:\n%s", changed)
+	}
+	for _, want := range []string{`id="body-error"`, ">Ann&#39;s answer</textarea>", ">Send anyway</button>", `value="reply" id="kind-reply" checked`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the refused page lacks %q", want)
+		}
+	}
+	if got := len(e.ticketEvents(t, "t2")); got != before+1 {
+		t.Fatalf("after the refusal: %d events, want %d (Bob's note only)", got, before+1)
+	}
+	now := version(t, page)
+	if now == seen {
+		t.Fatalf("the refused page carries the old version")
+	}
+	// Send anyway: the same form on the new version.
+	status, _, h := e.post(t, ann, annCSRF, path+"/comment", url.Values{"kind": {"reply"}, "body": {"Ann's answer"}, "version": {now}})
+	if status != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "done=reply") {
+		t.Fatalf("send anyway: %d %s", status, h.Get("Location"))
+	}
+	events := e.ticketEvents(t, "t2")
+	if last := events[len(events)-1]; len(events) != before+2 || deref(last.Body) != "Ann's answer" || last.Actor != "ann@example.com" {
+		t.Errorf("after send anyway: %d events, last %q by %s", len(events), deref(last.Body), last.Actor)
+	}
+
+	// The status form on the version before Ann's reply: refused, the
+	// choice kept, nothing stored; the priority form likewise.
+	for _, c := range []struct{ action, field, value, id, button string }{
+		{"/status", "status", "on_hold", "status-error", ">Set anyway</button>"},
+		{"/priority", "priority", "urgent", "priority-error", ">Set anyway</button>"},
+	} {
+		status, page, _ = e.post(t, ann, annCSRF, path+c.action, url.Values{c.field: {c.value}, "version": {now}})
+		if status != http.StatusConflict || !strings.Contains(page, `id="`+c.id+`"`) || !strings.Contains(page, c.button) ||
+			!strings.Contains(page, `<option value="`+c.value+`" selected>`) {
+			t.Errorf("POST %s on an old version: %d", c.action, status)
+		}
+	}
+	// Assign to me: Bob, on the version before Ann's reply.
+	if status, page, _ = e.post(t, bob, bobCSRF, path+"/assign", url.Values{"version": {now}}); status != http.StatusConflict ||
+		!strings.Contains(page, ">Assign to me anyway</button>") {
+		t.Errorf("Bob's assign on an old version: %d", status)
+	}
+	if got := len(e.ticketEvents(t, "t2")); got != before+2 {
+		t.Errorf("refused forms stored events: %d, want %d", got, before+2)
+	}
+	if status, _, _ := e.post(t, ann, annCSRF, path+"/status", url.Values{"status": {"pending"}, "version": {"yesterday"}}); status != http.StatusBadRequest {
+		t.Errorf("a malformed version: %d, want 400", status)
+	}
+}
+
+// TestSendAndSetStatus: "Send and set pending" on a new ticket stores the
+// reply, its follow-up (new -> open) and the change to pending; "Send and
+// solve" the reply and the resolution; an unknown choice is refused.
+func TestSendAndSetStatus(t *testing.T) {
+	e := startEnv(t)
+	ann, csrf := e.user(t, "ann@example.com", model.RoleAgent)
+	for _, c := range []struct {
+		name, then, done string
+		want             []model.EventType
+		status           model.Status
+	}{
+		{"t1", "pending", "reply-pending", []model.EventType{model.EventCommented, model.EventStatusChanged, model.EventStatusChanged}, model.StatusPending},
+		{"t2", "resolved", "reply-resolved", []model.EventType{model.EventCommented, model.EventResolved}, model.StatusResolved},
+	} {
+		n := strconv.FormatInt(e.numbers[c.name], 10)
+		path := "/tickets/" + n
+		_, page, _ := e.get(t, ann, path)
+		before := len(e.ticketEvents(t, c.name))
+		status, _, h := e.post(t, ann, csrf, path+"/comment", url.Values{"kind": {"reply"}, "body": {"Done on our side."}, "then": {c.then}, "version": {version(t, page)}})
+		if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), path+"?done="+c.done) {
+			t.Fatalf("%s: %d %s", c.then, status, h.Get("Location"))
+		}
+		var got []model.EventType
+		for _, ev := range e.ticketEvents(t, c.name)[before:] {
+			got = append(got, ev.Type)
+		}
+		tk, _ := e.st.Ticket(context.Background(), n)
+		if !slices.Equal(got, c.want) || tk.Status != c.status || tk.AgentReplies != 1 {
+			t.Errorf("%s: events %v (want %v), status %s, %d replies", c.then, got, c.want, tk.Status, tk.AgentReplies)
+		}
+		if _, page, _ := e.get(t, ann, h.Get("Location")); !strings.Contains(page, done(c.done)) {
+			t.Errorf("%s: no done message", c.then)
+		}
+	}
+	path := "/tickets/" + strconv.FormatInt(e.numbers["t4"], 10)
+	before := len(e.ticketEvents(t, "t4"))
+	status, page, _ := e.post(t, ann, csrf, path+"/comment", url.Values{"kind": {"reply"}, "body": {"Kept"}, "then": {"closed"}})
+	if status != 422 || !strings.Contains(page, `id="then-error"`) || !strings.Contains(page, ">Kept</textarea>") {
+		t.Errorf("send and close: %d", status)
+	}
+	// t6 is resolved: a reply and pending is refused whole, the reply too.
+	path6 := "/tickets/" + strconv.FormatInt(e.numbers["t6"], 10)
+	before6 := len(e.ticketEvents(t, "t6"))
+	if status, page, _ := e.post(t, ann, csrf, path6+"/comment", url.Values{"kind": {"reply"}, "body": {"Again"}, "then": {"pending"}}); status != 422 || !strings.Contains(page, `id="body-error"`) {
+		t.Errorf("reply and pending on a resolved ticket: %d", status)
+	}
+	if len(e.ticketEvents(t, "t4")) != before || len(e.ticketEvents(t, "t6")) != before6 {
+		t.Errorf("refused sends stored events")
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func done(key string) string {
+	return map[string]string{"reply-pending": "Reply sent; the ticket is pending.", "reply-resolved": "Reply sent; the ticket is solved."}[key]
+}
+
+// TestTicketDetails: the details form sets type, category, team and tags
+// in one post (one event each, in the commands' order), a second same
+// post changes nothing, and each bad value is refused at its field with
+// the input kept and nothing stored.
+func TestTicketDetails(t *testing.T) {
+	e := startEnv(t)
+	ann, csrf := e.user(t, "ann@example.com", model.RoleAgent)
+	n := strconv.FormatInt(e.numbers["t1"], 10)
+	path := "/tickets/" + n
+	good := url.Values{"type": {"question"}, "category": {" Invoices "}, "team": {"tech"}, "tags": {"VIP, Billing  vip"}}
+	before := len(e.ticketEvents(t, "t1"))
+	status, _, h := e.post(t, ann, csrf, path+"/details", good)
+	if status != http.StatusSeeOther || h.Get("Location") != path+"?done=details" {
+		t.Fatalf("details: %d %s", status, h.Get("Location"))
+	}
+	var got []model.EventType
+	for _, ev := range e.ticketEvents(t, "t1")[before:] {
+		got = append(got, ev.Type)
+	}
+	want := []model.EventType{model.EventCategoryChanged, model.EventTagsChanged, model.EventFieldsChanged, model.EventAssigned}
+	tk, _ := e.st.Ticket(context.Background(), n)
+	if !slices.Equal(got, want) || tk.Type != model.TypeQuestion || tk.Category != "Invoices" || tk.Team != "tech" ||
+		!slices.Equal(tk.Tags, []string{"billing", "vip"}) {
+		t.Errorf("events %v (want %v); ticket %s %q %s %v", got, want, tk.Type, tk.Category, tk.Team, tk.Tags)
+	}
+	_, page, _ := e.get(t, ann, path)
+	for _, line := range []string{"category: — → Invoices", "tags: — → billing vip", "type: incident → question", "team: billing → tech",
+		`<option value="tech" selected>`, `id="tags" value="billing vip"`, `id="category" value="Invoices"`} {
+		if !strings.Contains(page, line) {
+			t.Errorf("the ticket page lacks %q", line)
+		}
+	}
+	if status, _, h := e.post(t, ann, csrf, path+"/details", good); status != http.StatusSeeOther || h.Get("Location") != path+"?done=same" {
+		t.Errorf("the same details again: %d %s", status, h.Get("Location"))
+	}
+
+	before = len(e.ticketEvents(t, "t1"))
+	for _, c := range []struct {
+		field, value, id string
+	}{
+		{"type", "bug", "type-error"},
+		{"category", strings.Repeat("c", model.MaxShort+1), "category-error"},
+		{"team", "sales", "team-error"},
+		{"tags", "ok " + strings.Repeat("t", 65), "tags-error"},
+	} {
+		form := url.Values{"type": {"task"}, "category": {"Kept category"}, "team": {"billing"}, "tags": {"kept"}}
+		form.Set(c.field, c.value)
+		status, page, _ := e.post(t, ann, csrf, path+"/details", form)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(page, `class="field-error" id="`+c.id+`"`) {
+			t.Errorf("%s %q: %d, no %s", c.field, c.value, status, c.id)
+		}
+		if c.field != "category" && !strings.Contains(page, `id="category" value="Kept category"`) {
+			t.Errorf("%s refused: the category typed is not kept", c.field)
+		}
+	}
+	if after := len(e.ticketEvents(t, "t1")); after != before {
+		t.Errorf("refused details stored events: %d, then %d", before, after)
+	}
+	// A closed ticket is final: the refusal shows at the form.
+	n7 := "/tickets/" + strconv.FormatInt(e.numbers["t7"], 10)
+	if status, page, _ := e.post(t, ann, csrf, n7+"/details", url.Values{"type": {"task"}, "category": {""}, "team": {"tech"}, "tags": {""}}); status != 422 ||
+		!strings.Contains(page, `id="details-error"`) {
+		t.Errorf("details of a closed ticket: %d", status)
+	}
+	// On an old version: 409, and the button saves anyway.
+	_, page, _ = e.get(t, ann, path)
+	old := version(t, page)
+	if _, err := e.w.Do(context.Background(), commentCmd(tk.ID, "meanwhile", false)); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"type": {"task"}, "category": {"Invoices"}, "team": {"tech"}, "tags": {"vip"}, "version": {old}}
+	if status, page, _ := e.post(t, ann, csrf, path+"/details", form); status != http.StatusConflict ||
+		!strings.Contains(page, ">Save details anyway</button>") || !strings.Contains(page, `<option value="task" selected>`) {
+		t.Errorf("details on an old version: %d", status)
 	}
 }

@@ -64,6 +64,7 @@ func (ws *Workspace) Register(routes *route.Table) *Workspace {
 	routes.Func("POST", "/tickets/{ref}/assign", tickets, "assign a ticket to the signed-in agent from the ticket page", ws.postAssign)
 	routes.Func("POST", "/tickets/{ref}/status", tickets, "set a ticket's status from the ticket page", ws.postStatus)
 	routes.Func("POST", "/tickets/{ref}/priority", tickets, "set a ticket's priority from the ticket page", ws.postPriority)
+	routes.Func("POST", "/tickets/{ref}/details", tickets, "set a ticket's type, category, team and tags from the ticket page", ws.postDetails)
 	sub, _ := fs.Sub(files, "assets")
 	static := http.StripPrefix("/static/workspace/", http.FileServerFS(sub))
 	routes.Handle("GET", "/static/workspace/", route.Anyone, "the workspace's script and styles", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,12 +81,15 @@ type layout struct {
 	Current    string
 	Title      string
 	StatusCode int
-	now        time.Time
-	loc        *time.Location
+	// The header's search box: its text, and the view it searches in
+	// (the inbox's current view; all open tickets from a ticket page).
+	Q, SearchView string
+	now           time.Time
+	loc           *time.Location
 }
 
 func (ws *Workspace) layout(ctx context.Context, current, title string) layout {
-	l := layout{Current: current, Title: title, now: ws.now(), loc: ws.m.Location()}
+	l := layout{Current: current, Title: title, now: ws.now(), loc: ws.m.Location(), SearchView: "all"}
 	if u := auth.UserFrom(ctx); u != nil {
 		l.User, l.CSRF, l.Dashboards = u.Email, auth.CSRFFrom(ctx), u.Role.Can(model.PermDashboards)
 	}

@@ -70,6 +70,14 @@
         f.requestSubmit();
         break;
       }
+      case '/': {
+        var q = document.getElementById('q');
+        if (!q) return;
+        q.focus();
+        q.select();
+        swallow = '/';
+        break;
+      }
       case '?': if (keys && keys.showModal) { keys.open ? keys.close() : keys.showModal(); } break;
       default: return;
     }
