@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestInboxCounts(t *testing.T) {
 		"breached": {"t3"}, "solved": {"t7", "t6"}, "all": {"t5", "t4", "t3", "t2", "t1"},
 	} {
 		_, page, _ := e.get(t, ann, "/inbox?view="+view)
-		if got, want := rows(page), num(names...); !slicesEqual(got, want) {
+		if got, want := rows(page), num(names...); !slices.Equal(got, want) {
 			t.Errorf("ann's %s: rows %v, want %v", view, got, want)
 		}
 	}
@@ -54,24 +55,12 @@ func TestInboxCounts(t *testing.T) {
 		t.Errorf("mia's counts: got %v, want %v", got, want)
 	}
 	_, page, _ = e.get(t, mia, "/inbox?view=unassigned")
-	if got, want := rows(page), num("t5", "t3", "t1"); !slicesEqual(got, want) {
+	if got, want := rows(page), num("t5", "t3", "t1"); !slices.Equal(got, want) {
 		t.Errorf("mia's unassigned: rows %v, want %v", got, want)
 	}
 	if status, _, _ := e.get(t, mia, "/inbox?view=teams"); status != 404 {
 		t.Errorf("a view the user does not have: %d, want 404", status)
 	}
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestInboxPaging: 50 rows a page, the next page after the last row's
@@ -191,7 +180,7 @@ func TestSLAAtRisk(t *testing.T) {
 	if c := counts(t, page); c["atrisk"] != 1 || c["breached"] != 1 || c["all"] != 6 {
 		t.Errorf("counts with t8: %v", c)
 	}
-	if got := rows(page); !slicesEqual(got, []string{n}) || !strings.Contains(page, "The next SLA target is due within the hour.") {
+	if got := rows(page); !slices.Equal(got, []string{n}) || !strings.Contains(page, "The next SLA target is due within the hour.") {
 		t.Errorf("at risk rows: %v, want [%s]", got, n)
 	}
 	if _, err := e.w.Do(ctx, &ingest.SetStatus{ID: res.Ticket.ID, Actor: model.Actor{Name: "ann@example.com", Kind: model.ActorAgent}, Status: model.StatusResolved}); err != nil {
@@ -236,7 +225,7 @@ func TestInboxSearch(t *testing.T) {
 		{"all", "'; DROP TABLE tickets; --", nil},
 	} {
 		status, page, _ := e.get(t, ann, "/inbox?view="+c.view+"&q="+url.QueryEscape(c.q))
-		if got := rows(page); status != 200 || !slicesEqual(got, c.want) {
+		if got := rows(page); status != 200 || !slices.Equal(got, c.want) {
 			t.Errorf("%s %q: %d, rows %v, want %v", c.view, c.q, status, got, c.want)
 		}
 	}
