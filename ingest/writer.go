@@ -66,7 +66,7 @@ type Writer struct {
 	maxBatch int
 	linger   time.Duration
 	now      func() time.Time
-	subMu    sync.Mutex                                 // serializes Subscribe and its unsubscribe
+	subMu    sync.Mutex                                     // serializes Subscribe and its unsubscribe
 	subs     atomic.Pointer[[]*func(events []*model.Event)] // copied on change, read lock-free by the writer
 	observer atomic.Pointer[Observer]
 	lastSeq  atomic.Int64 // the newest stored event, for readers off the writer goroutine

@@ -246,7 +246,7 @@ func TestSubscribersFanOut(t *testing.T) {
 	stopB := listen("b")
 	id := do(t, w, &ingest.CreateTicket{Actor: requester, Subject: "x"}).Ticket.ID
 	stopB()
-	stopB() // a second call is harmless
+	stopB()                                                                   // a second call is harmless
 	do(t, w, &ingest.Comment{ID: id, Actor: agent, Body: "hi", Public: true}) // opens the new ticket too
 
 	mu.Lock()
