@@ -41,8 +41,8 @@ func within(t *testing.T, ctx context.Context, limit time.Duration, what, js str
 
 // TestLiveUpdatesInBrowser: Ann has a ticket page open with a reply half
 // typed; Bob's public reply through the API appears in her conversation
-// without a reload, and her text, its focus and the form's version stay.
-// Then on her inbox, a ticket created through the API raises the All open
+// without a reload, and her text, its focus and the form's version stay;
+// so does the requester's answer from their status page. Then on her inbox, a ticket created through the API raises the All open
 // count and shows its row, again without a reload.
 func TestLiveUpdatesInBrowser(t *testing.T) {
 	testtools.Chromium(t)
@@ -90,6 +90,34 @@ func TestLiveUpdatesInBrowser(t *testing.T) {
 	if got := evalJS[string](t, b, `document.querySelector('form.compose [name=version]').value`); got != version {
 		t.Errorf("the form's version changed from %s to %s: a send would not be checked against Bob's reply", version, got)
 	}
+
+	// The requester answers on their status page, in a second tab: the
+	// portal's web form goes through the same writer.
+	tk, _ := e.st.Ticket(ctx, t2)
+	link, err := e.portal.NewLink(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, closeTab := chromedp.NewContext(b)
+	defer closeTab()
+	answer := "Thanks, I see it on my statement."
+	err = chromedp.Do(tab,
+		chromedp.Navigate(e.srv.URL+"/support/t/"+link),
+		chromedp.WaitVisible(chromedp.CSS(`#f-body`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-body`), answer),
+		chromedp.Click(chromedp.CSS(`form.reply button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	if err != nil {
+		t.Fatalf("the requester's reply: %v", err)
+	}
+	took = within(t, b, 3*time.Second, "the requester's reply on Ann's page",
+		`document.querySelector('[data-live=conversation]').innerText.includes(`+strconv.Quote(answer)+`)`)
+	t.Logf("the requester's reply reached the open page in %v", took)
+	if got := evalJS[string](t, b, `window.samePage === true && document.getElementById('body').value`); got != typed {
+		t.Errorf("after the requester's reply: the page was reloaded or the reply box holds %q", got)
+	}
+	closeTab()
 
 	err = chromedp.Do(b,
 		chromedp.Navigate(e.srv.URL+"/inbox?view=all"),
