@@ -35,7 +35,6 @@ type env struct {
 	auth   *auth.Service
 	portal *portal.Portal
 	srv    *httptest.Server
-	ws     *workspace.Workspace
 	// numbers maps a fixture ticket's name (t1...t7) to its number.
 	numbers map[string]int64
 }
@@ -82,7 +81,6 @@ func startEnv(tb testing.TB) *env {
 	e.srv = httptest.NewServer(gate.Wrap(a.Routes(), a.Handler()))
 	tb.Cleanup(e.srv.Close)
 	tb.Cleanup(ws.Close) // runs before srv.Close (last registered, first run), which waits for open streams
-	e.ws = ws
 
 	for _, team := range []string{"billing", "tech"} {
 		if err := st.CreateTeam(ctx, &model.Team{Name: team, CreatedAt: time.Now()}); err != nil {
