@@ -43,7 +43,8 @@ func within(t *testing.T, ctx context.Context, limit time.Duration, what, js str
 // typed; Bob's public reply through the API appears in her conversation
 // without a reload, and her text, its focus and the form's version stay;
 // so does the requester's answer from their status page. Then on her inbox, a ticket created through the API raises the All open
-// count and shows its row, again without a reload.
+// count and shows its row, again without a reload, and the row selected
+// with j stays selected and focused though it moved down.
 func TestLiveUpdatesInBrowser(t *testing.T) {
 	testtools.Chromium(t)
 	e := startEnv(t)
@@ -127,6 +128,11 @@ func TestLiveUpdatesInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := evalJS[string](t, b, `document.querySelector('a[data-view=all] .count').textContent`)
+	// j selects the first row; the new ticket will push it down.
+	if err := chromedp.Do(b, chromedp.KeyEvent("j")); err != nil {
+		t.Fatal(err)
+	}
+	selected := evalJS[string](t, b, `document.querySelector('tr.selected').dataset.number`)
 	evalJS[bool](t, b, `window.samePage = true`)
 	code, body := apiPost(t, e, bobToken, "/api/v1/tickets", map[string]any{"subject": "Live ticket", "requester_email": "liv@example.com"})
 	if code != 201 {
@@ -142,6 +148,12 @@ func TestLiveUpdatesInBrowser(t *testing.T) {
 		`document.querySelector('a[data-view=all] .count').textContent === '`+want+`' && document.querySelector('h1 .count').textContent === '`+want+`'`+
 			` && document.querySelector('tr[data-number]').dataset.number === '`+strconv.FormatInt(created.Number, 10)+`'`)
 	t.Logf("the new ticket reached the inbox in %v", took)
+	if got := evalJS[[]string](t, b, `[...document.querySelectorAll('tr.selected')].map(r => r.dataset.number)`); len(got) != 1 || got[0] != selected {
+		t.Errorf("selected rows after the update: %v, want [%s]", got, selected)
+	}
+	if !evalJS[bool](t, b, `document.activeElement.matches('tr[data-number="`+selected+`"] td.subject a')`) {
+		t.Errorf("the focus left the selected ticket: on %s", evalJS[string](t, b, `document.activeElement.outerHTML`))
+	}
 	if !evalJS[bool](t, b, `window.samePage === true`) {
 		t.Error("the inbox was reloaded")
 	}
