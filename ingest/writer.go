@@ -66,7 +66,8 @@ type Writer struct {
 	maxBatch int
 	linger   time.Duration
 	now      func() time.Time
-	onCommit atomic.Pointer[func([]*model.Event)]
+	subMu    sync.Mutex                                     // serializes Subscribe and its unsubscribe
+	subs     atomic.Pointer[[]*func(events []*model.Event)] // copied on change, read lock-free by the writer
 	observer atomic.Pointer[Observer]
 	lastSeq  atomic.Int64 // the newest stored event, for readers off the writer goroutine
 
@@ -186,8 +187,33 @@ func (w *Writer) observe(s BatchStats) {
 
 // Subscribe makes fn receive the events of every committed batch of
 // commands (not bulk loads), in commit order, on the writer goroutine: fn
-// must not block (hand the events to a queue) and must not call Do.
-func (w *Writer) Subscribe(fn func(events []*model.Event)) { w.onCommit.Store(&fn) }
+// must not block (hand the events to a queue or channel of its own) and
+// must not call Do. Several subscribers may listen (automation, the
+// workspace's live updates); each gets the same slice and must not change
+// it. The returned func removes fn; after it returns, fn gets no batch
+// that starts committing later.
+func (w *Writer) Subscribe(fn func(events []*model.Event)) (unsubscribe func()) {
+	p := &fn
+	w.subMu.Lock()
+	defer w.subMu.Unlock()
+	var list []*func(events []*model.Event)
+	if old := w.subs.Load(); old != nil {
+		list = append(list, *old...)
+	}
+	list = append(list, p)
+	w.subs.Store(&list)
+	return func() {
+		w.subMu.Lock()
+		defer w.subMu.Unlock()
+		var rest []*func(events []*model.Event)
+		for _, q := range *w.subs.Load() {
+			if q != p {
+				rest = append(rest, q)
+			}
+		}
+		w.subs.Store(&rest)
+	}
+}
 
 // Do runs cmd and waits until it is committed or rejected.
 func (w *Writer) Do(ctx context.Context, cmd Command) (*Result, error) {
@@ -341,8 +367,10 @@ func (w *Writer) commit(batch []*request) {
 	for id, t := range tickets {
 		w.cache[id] = t
 	}
-	if fn := w.onCommit.Load(); fn != nil && len(events) > 0 {
-		(*fn)(events)
+	if subs := w.subs.Load(); subs != nil && len(events) > 0 {
+		for _, fn := range *subs {
+			(*fn)(events)
+		}
 	}
 	for _, o := range outcomes {
 		switch {

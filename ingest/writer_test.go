@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -222,4 +223,38 @@ func (o *tally) Command(time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.commands++
+}
+
+// Several subscribers get every committed batch, in commit order; one
+// that unsubscribes gets nothing more, and the others keep receiving.
+func TestSubscribersFanOut(t *testing.T) {
+	st, w := open(t, filepath.Join(t.TempDir(), "s.duckdb"))
+	defer st.Close()
+	defer w.Close()
+	var mu sync.Mutex
+	got := map[string][]model.EventType{}
+	listen := func(name string) func() {
+		return w.Subscribe(func(events []*model.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, ev := range events {
+				got[name] = append(got[name], ev.Type)
+			}
+		})
+	}
+	listen("a")
+	stopB := listen("b")
+	id := do(t, w, &ingest.CreateTicket{Actor: requester, Subject: "x"}).Ticket.ID
+	stopB()
+	stopB()                                                                   // a second call is harmless
+	do(t, w, &ingest.Comment{ID: id, Actor: agent, Body: "hi", Public: true}) // opens the new ticket too
+
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []model.EventType{model.EventCreated, model.EventCommented, model.EventStatusChanged}; !slices.Equal(got["a"], want) {
+		t.Errorf("a got %v, want %v", got["a"], want)
+	}
+	if want := []model.EventType{model.EventCreated}; !slices.Equal(got["b"], want) {
+		t.Errorf("b got %v, want %v", got["b"], want)
+	}
 }

@@ -72,7 +72,7 @@ func startEnv(tb testing.TB) *env {
 	}
 	e := &env{st: st, w: w, m: m, auth: auth.New(st), numbers: map[string]int64{}}
 	dashboards.Register(a.Routes(), m, st)
-	workspace.New(st, w, m).Register(a.Routes())
+	ws := workspace.New(st, w, m).Register(a.Routes())
 	e.portal = portal.New(st, w, path).Register(a.Routes())
 	e.portal.KB.APIRoutes(a.Routes())
 	gate := auth.NewGate(e.auth, 0)
@@ -80,6 +80,7 @@ func startEnv(tb testing.TB) *env {
 	gate.Home = workspace.Home
 	e.srv = httptest.NewServer(gate.Wrap(a.Routes(), a.Handler()))
 	tb.Cleanup(e.srv.Close)
+	tb.Cleanup(ws.Close) // runs before srv.Close (last registered, first run), which waits for open streams
 
 	for _, team := range []string{"billing", "tech"} {
 		if err := st.CreateTeam(ctx, &model.Team{Name: team, CreatedAt: time.Now()}); err != nil {

@@ -1,7 +1,7 @@
 // Package workspace is the agents' workspace: the inbox of ticket views
 // and the ticket page with its reply, note and property forms. Pages are
 // server-rendered (html/template) and work as plain HTML forms; a small
-// embedded script only adds keyboard shortcuts. Every write goes through
+// embedded script adds keyboard shortcuts and live updates (live.go). Every write goes through
 // the same ingest commands as the JSON API, so events, automation, SLA
 // clocks and metrics cannot tell a page from an API call.
 package workspace
@@ -35,12 +35,29 @@ type Workspace struct {
 	w   *ingest.Writer
 	m   *metrics.Engine
 	now func() time.Time
+
+	hub   *hub
+	unsub func()
 }
 
-// New makes the workspace.
+// New makes the workspace; it listens to the writer's commits for the
+// live updates until Close.
 func New(st *store.Store, w *ingest.Writer, m *metrics.Engine) *Workspace {
-	return &Workspace{st: st, w: w, m: m, now: time.Now}
+	ws := &Workspace{st: st, w: w, m: m, now: time.Now, hub: newHub(st)}
+	ws.unsub = w.Subscribe(ws.hub.publish)
+	return ws
 }
+
+// Close stops listening to the writer and ends the open live-update
+// streams, which http.Server.Shutdown would otherwise wait for. Call it
+// before shutting the server down.
+func (ws *Workspace) Close() {
+	ws.unsub()
+	ws.hub.close()
+}
+
+// LiveClients is how many live-update streams are open.
+func (ws *Workspace) LiveClients() int { return ws.hub.count() }
 
 // Home is where a user lands after signing in: roles that work tickets
 // day to day (agents, managers) on the inbox, the others on the
@@ -59,6 +76,7 @@ func Home(u *model.User) string {
 func (ws *Workspace) Register(routes *route.Table) *Workspace {
 	tickets := route.Need(model.PermTickets)
 	routes.Func("GET", "/inbox", tickets, "the agents' inbox: ticket views with their counts", ws.inbox)
+	routes.Func("GET", "/inbox/stream", tickets, "live updates: a Server-Sent Events stream of the numbers of tickets as they change", ws.hub.serve)
 	routes.Func("GET", "/tickets/{ref}", tickets, "the ticket page: conversation, requester and forms", ws.ticketPage)
 	routes.Func("POST", "/tickets/{ref}/comment", tickets, "post a public reply or an internal note from the ticket page", ws.postComment)
 	routes.Func("POST", "/tickets/{ref}/assign", tickets, "assign a ticket to the signed-in agent from the ticket page", ws.postAssign)

@@ -73,6 +73,8 @@ type Main struct {
 	MailIn *mailin.Receiver
 	// Telemetry is the Prometheus metrics at GET /metrics.
 	Telemetry *telemetry.Telemetry
+	// Workspace is the agents' pages and their live-update streams.
+	Workspace *workspace.Workspace
 
 	listener net.Listener
 	http     *http.Server
@@ -104,7 +106,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Telemetry = telemetry.New(m.Store, m.Writer, m.Metrics)
 	m.Telemetry.Register(m.API.Routes())
 	dashboards.Register(m.API.Routes(), m.Metrics, m.Store)
-	workspace.New(m.Store, m.Writer, m.Metrics).Register(m.API.Routes()) // /inbox, /tickets/{ref} (docs/workspace.md)
+	m.Workspace = workspace.New(m.Store, m.Writer, m.Metrics).Register(m.API.Routes()) // /inbox, /tickets/{ref} (docs/workspace.md)
 	m.Portal = portal.New(m.Store, m.Writer, m.Config.DB).Register(m.API.Routes())
 	m.Portal.KB.APIRoutes(m.API.Routes()) // /api/v1/kb; the pages at /support and /kb (docs/portal.md)
 	if m.Reports, err = reports.New(m.Store, m.Metrics, m.Config.Reports, m.Config.SMTP); err != nil {
@@ -220,6 +222,9 @@ func (m *Main) Addr() string {
 // queued and closes the store cleanly.
 func (m *Main) Close() error {
 	var errs []error
+	if m.Workspace != nil {
+		m.Workspace.Close() // ends the live-update streams, which Shutdown would wait for
+	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

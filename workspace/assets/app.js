@@ -1,12 +1,14 @@
-// Keyboard shortcuts for the agents' workspace. Every action is also a
-// plain form or link, so the pages work without this script.
+// Keyboard shortcuts and live updates for the agents' workspace. Every
+// action is also a plain form or link, so the pages work without this
+// script (they then show changes on the next load).
 (function () {
   'use strict';
   function typing(e) {
     var t = e.target;
     return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
   }
-  var rows = Array.prototype.slice.call(document.querySelectorAll('table.tickets tbody tr'));
+  function rowList() { return Array.prototype.slice.call(document.querySelectorAll('table.tickets tbody tr')); }
+  var rows = rowList();
   var at = -1;
   function select(i) {
     if (!rows.length) return;
@@ -83,4 +85,81 @@
     }
     e.preventDefault();
   });
+
+  // Live updates: the server streams the number of every ticket a commit
+  // changed (/inbox/stream, Server-Sent Events). The inbox re-fetches
+  // itself on any change; the ticket page on a change to its ticket. Only
+  // the read-only parts marked data-live are replaced, so the forms keep
+  // what the agent is typing (and the version they were opened on: a
+  // send after a change is still refused with 409 and shows the change).
+  var page = document.querySelector('main[data-ticket]');
+  var ticket = page ? page.getAttribute('data-ticket') : null;
+  var inbox = document.querySelector('[data-live="list"]');
+  var url = ticket ? '/tickets/' + ticket : location.pathname + location.search;
+  var focusable = 'a, button, input, select, textarea, summary';
+
+  function rowNumber(el) {
+    var tr = el && el.closest && el.closest('table.tickets tbody tr');
+    return tr ? tr.getAttribute('data-number') : null;
+  }
+  function swap(doc) {
+    var active = document.activeElement;
+    var selected = at >= 0 && rows[at] ? rows[at].getAttribute('data-number') : null;
+    var focusRow = rowNumber(active);
+    document.querySelectorAll('[data-live]').forEach(function (old) {
+      var fresh = doc.querySelector('[data-live="' + old.getAttribute('data-live') + '"]');
+      if (!fresh || fresh.innerHTML === old.innerHTML) return;
+      var focusAt = active && old.contains(active) ? Array.prototype.indexOf.call(old.querySelectorAll(focusable), active) : -1;
+      fresh = document.importNode(fresh, true);
+      old.replaceWith(fresh);
+      if (focusAt >= 0 && !focusRow) {
+        var f = fresh.querySelectorAll(focusable)[focusAt];
+        if (f) f.focus();
+      }
+    });
+    // The inbox keeps the selected and focused ticket by number, not by
+    // position: a new ticket may have moved it.
+    rows = rowList();
+    at = -1;
+    rows.forEach(function (r, j) {
+      var n = r.getAttribute('data-number');
+      if (n === selected) at = j;
+      r.classList.toggle('selected', n === selected);
+      if (n === focusRow) {
+        var link = r.querySelector('td.subject a');
+        if (link) link.focus();
+      }
+    });
+  }
+  // One fetch at a time; changes that arrive meanwhile cause one more.
+  var busy = false, again = false;
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(url, { cache: 'no-store', headers: { Accept: 'text/html' } })
+      .then(function (r) { if (!r.ok) throw new Error('live update: ' + r.status); return r.text(); })
+      .then(function (html) { swap(new DOMParser().parseFromString(html, 'text/html')); })
+      .catch(function () { /* the page stays as it is; the next change tries again */ })
+      .then(function () {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+  if (window.EventSource && (ticket || inbox)) {
+    var source = new EventSource('/inbox/stream');
+    var opened = false;
+    // After a reconnect (a restart, a dropped stream) changes may have
+    // been missed: fetch once.
+    // body[data-stream] says whether the stream is connected (for styles
+    // and the browser tests).
+    source.addEventListener('open', function () {
+      document.body.setAttribute('data-stream', 'open');
+      if (opened) refresh();
+      opened = true;
+    });
+    source.addEventListener('error', function () { document.body.setAttribute('data-stream', 'closed'); });
+    source.addEventListener('ticket', function (e) {
+      if (!ticket || e.data === ticket) refresh();
+    });
+  }
 })();
