@@ -223,6 +223,20 @@ func TestAgentDailyFlowInBrowser(t *testing.T) {
 	if n := firstResponses(t, e, miaToken); n != 1 {
 		t.Errorf("first responses after the reply: %d, want 1", n)
 	}
+
+	// Back on the ticket, s solves it.
+	err = chromedp.Do(b,
+		chromedp.Navigate(e.srv.URL+"/tickets/"+t1),
+		chromedp.WaitVisible(chromedp.CSS(`#status`)),
+		chromedp.KeyEvent("s"),
+		chromedp.WaitVisible(chromedp.CSS(`h1 .badge.status-resolved`)),
+	)
+	if err != nil {
+		t.Fatalf("s does not solve the ticket: %v", err)
+	}
+	if tk, _ = e.st.Ticket(ctx, t1); tk.Status != model.StatusResolved {
+		t.Errorf("after s: status %s, want resolved", tk.Status)
+	}
 	for _, p := range problems() {
 		t.Errorf("console: %s", p)
 	}

@@ -72,6 +72,14 @@
         f.requestSubmit();
         break;
       }
+      case 's': {
+        // Solve: the status form with "resolved", when the ticket may be.
+        var st = document.getElementById('status');
+        if (!st || !st.querySelector('option[value="resolved"]')) return;
+        st.value = 'resolved';
+        st.form.requestSubmit();
+        break;
+      }
       case '/': {
         var q = document.getElementById('q');
         if (!q) return;
