@@ -4,10 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/deskpulse/deskpulse/auth"
 	"github.com/deskpulse/deskpulse/model"
 	"github.com/deskpulse/deskpulse/store"
 )
@@ -52,8 +55,12 @@ type hub struct {
 
 // client is one open stream.
 type client struct {
-	ch   chan int64    // ticket numbers, clientBuffer deep
+	ch   chan string   // SSE messages, clientBuffer deep
 	gone chan struct{} // closed when the hub drops the client or shuts down
+	// viewing is the ticket whose page opened the stream (0 for the
+	// inbox), as who (the user's name): the presence others see.
+	viewing int64
+	who     string
 }
 
 func newHub(st *store.Store) *hub {
@@ -138,25 +145,65 @@ func (h *hub) ticketNumbers(events []*model.Event) []int64 {
 func (h *hub) broadcast(n int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	msg := "event: ticket\ndata: " + strconv.FormatInt(n, 10) + "\n\n"
 	for c := range h.clients {
-		select {
-		case c.ch <- n:
-		default:
-			delete(h.clients, c)
-			close(c.gone)
-		}
+		h.offer(c, msg)
 	}
 }
 
-// add registers a stream; nil once the hub is closed.
-func (h *hub) add() *client {
+// offer queues msg for c without waiting, dropping c when its buffer is
+// full. h.mu is held.
+func (h *hub) offer(c *client, msg string) {
+	select {
+	case c.ch <- msg:
+	default:
+		delete(h.clients, c)
+		close(c.gone)
+	}
+}
+
+// presence tells everyone on ticket n's page who else is on it: a
+// "presence" event whose data is the other viewers' names, one per line
+// (none: nobody else). h.mu is held.
+func (h *hub) presence(n int64) {
+	if n == 0 {
+		return
+	}
+	var viewers []*client
+	for c := range h.clients {
+		if c.viewing == n {
+			viewers = append(viewers, c)
+		}
+	}
+	for _, c := range viewers {
+		seen := map[string]bool{c.who: true}
+		var others []string
+		for _, o := range viewers {
+			if !seen[o.who] {
+				seen[o.who] = true
+				others = append(others, o.who)
+			}
+		}
+		slices.Sort(others)
+		msg := "event: presence\ndata: " + strconv.FormatInt(n, 10) + "\n"
+		for _, name := range others {
+			msg += "data: " + name + "\n"
+		}
+		h.offer(c, msg+"\n")
+	}
+}
+
+// add registers a stream of who, on ticket viewing's page (0: another
+// page); nil once the hub is closed.
+func (h *hub) add(viewing int64, who string) *client {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil
 	}
-	c := &client{ch: make(chan int64, clientBuffer), gone: make(chan struct{})}
+	c := &client{ch: make(chan string, clientBuffer), gone: make(chan struct{}), viewing: viewing, who: who}
 	h.clients[c] = struct{}{}
+	h.presence(viewing)
 	return c
 }
 
@@ -165,6 +212,7 @@ func (h *hub) remove(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.clients, c)
+	h.presence(c.viewing)
 }
 
 func (h *hub) count() int {
@@ -193,7 +241,25 @@ func (h *hub) close() {
 // serve is GET /inbox/stream: an event-stream of "ticket" events whose
 // data is a changed ticket's number, with a comment line as heartbeat.
 func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
-	c := h.add()
+	// ?viewing=N: the stream of ticket N's page, whose viewer the other
+	// viewers of N are told about.
+	var viewing int64
+	if v := r.URL.Query().Get("viewing"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			http.Error(w, "viewing must be a ticket number", http.StatusBadRequest)
+			return
+		}
+		viewing = n
+	}
+	who := "someone"
+	if u := auth.UserFrom(r.Context()); u != nil {
+		who = u.Name
+		if who == "" {
+			who = u.Email
+		}
+	}
+	c := h.add(viewing, strings.ReplaceAll(who, "\n", " "))
 	if c == nil {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
@@ -224,8 +290,7 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 	for {
 		var msg string
 		select {
-		case n := <-c.ch:
-			msg = "event: ticket\ndata: " + strconv.FormatInt(n, 10) + "\n\n"
+		case msg = <-c.ch:
 		case <-tick.C:
 			msg = ": heartbeat\n\n"
 		case <-c.gone:

@@ -70,6 +70,26 @@ func TestLiveUpdatesInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Presence: Bob opens the same ticket's stream; Ann's page says so,
+	// and stops saying so when he leaves.
+	bobCtx, bobLeaves := context.WithCancel(ctx)
+	req, _ := http.NewRequestWithContext(bobCtx, "GET", e.srv.URL+"/inbox/stream?viewing="+t2, nil)
+	req.Header.Set("Authorization", "Bearer "+bobToken)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("Bob's stream: %v %v", resp, err)
+	}
+	if err := chromedp.Do(b, chromedp.WaitVisible(chromedp.CSS(`#presence:not(:empty)`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS[string](t, b, `document.getElementById('presence').textContent`); got != "Bob is viewing this ticket" {
+		t.Errorf("presence with Bob on the page: %q", got)
+	}
+	bobLeaves()
+	resp.Body.Close()
+	if err := chromedp.Do(b, chromedp.WaitNotPresent(chromedp.CSS(`#presence:not(:empty)`))); err != nil {
+		t.Fatal(err)
+	}
 	version := evalJS[string](t, b, `document.querySelector('form.compose [name=version]').value`)
 	evalJS[bool](t, b, `window.samePage = true`)
 	reply := "Bob: the refund went out today."

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +132,7 @@ func TestHubStreams(t *testing.T) {
 func TestHubDropsSlowClient(t *testing.T) {
 	h := newHub(nil)
 	defer h.close()
-	slow, fast := h.add(), h.add()
+	slow, fast := h.add(0, "slow"), h.add(0, "fast")
 	var longest time.Duration
 	for n := range int64(3 * clientBuffer) {
 		start := time.Now()
@@ -139,8 +140,8 @@ func TestHubDropsSlowClient(t *testing.T) {
 		longest = max(longest, time.Since(start))
 		select {
 		case v := <-fast.ch:
-			if v != n+1 {
-				t.Fatalf("fast client got %d, want %d", v, n+1)
+			if want := "event: ticket\ndata: " + strconv.FormatInt(n+1, 10) + "\n\n"; v != want {
+				t.Fatalf("fast client got %q, want %q", v, want)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("fast client: number %d did not come", n+1)
@@ -163,5 +164,43 @@ func TestHubDropsSlowClient(t *testing.T) {
 	}
 	if c := h.count(); c != 1 {
 		t.Errorf("%d clients after the drop, want 1", c)
+	}
+}
+
+// TestHubPresence: everyone on a ticket's page is told who else is on it,
+// when someone comes and when someone goes; other pages hear nothing.
+func TestHubPresence(t *testing.T) {
+	h := newHub(nil)
+	defer h.close()
+	next := func(c *client) string {
+		t.Helper()
+		select {
+		case m := <-c.ch:
+			return m
+		case <-time.After(5 * time.Second):
+			t.Fatal("no message")
+			return ""
+		}
+	}
+	ann := h.add(7, "Ann")
+	if got := next(ann); got != "event: presence\ndata: 7\n\n" {
+		t.Fatalf("Ann alone: %q", got)
+	}
+	inbox := h.add(0, "Cid")
+	bob := h.add(7, "Bob")
+	if got := next(ann); got != "event: presence\ndata: 7\ndata: Bob\n\n" {
+		t.Fatalf("Ann, when Bob comes: %q", got)
+	}
+	if got := next(bob); got != "event: presence\ndata: 7\ndata: Ann\n\n" {
+		t.Fatalf("Bob: %q", got)
+	}
+	h.remove(bob)
+	if got := next(ann); got != "event: presence\ndata: 7\n\n" {
+		t.Fatalf("Ann, when Bob goes: %q", got)
+	}
+	select {
+	case m := <-inbox.ch:
+		t.Fatalf("the inbox heard %q", m)
+	default:
 	}
 }

@@ -154,7 +154,9 @@
       });
   }
   if (window.EventSource && (ticket || inbox)) {
-    var source = new EventSource('/inbox/stream');
+    // A ticket page says which ticket it shows, so that the others on it
+    // are told (presence) and it hears who they are.
+    var source = new EventSource('/inbox/stream' + (ticket ? '?viewing=' + encodeURIComponent(ticket) : ''));
     var opened = false;
     // After a reconnect (a restart, a dropped stream) changes may have
     // been missed: fetch once.
@@ -168,6 +170,16 @@
     source.addEventListener('error', function () { document.body.setAttribute('data-stream', 'closed'); });
     source.addEventListener('ticket', function (e) {
       if (!ticket || e.data === ticket) refresh();
+    });
+    // presence: the first line is the ticket, the others the names of
+    // the other people on its page now.
+    source.addEventListener('presence', function (e) {
+      var lines = e.data.split('\n');
+      var el = document.getElementById('presence');
+      if (!el || lines[0] !== ticket) return;
+      var names = lines.slice(1).filter(function (n) { return n !== ''; });
+      el.textContent = names.length === 0 ? '' :
+        names.join(', ') + (names.length === 1 ? ' is' : ' are') + ' viewing this ticket';
     });
   }
 })();
