@@ -112,9 +112,9 @@ func (g *Gate) Wrap(t *route.Table, next http.Handler) http.Handler {
 			deny(w, r, http.StatusInternalServerError, "internal", "internal error")
 			return
 		}
-		access := route.AnyUser
+		access, machine := route.AnyUser, strings.HasPrefix(r.URL.Path, "/api/")
 		if rt, ok := t.Match(r); ok {
-			access = rt.Access
+			access, machine = rt.Access, rt.ForMachines()
 		}
 		if user != nil {
 			ctx := WithUser(r.Context(), user)
@@ -128,9 +128,9 @@ func (g *Gate) Wrap(t *route.Table, next http.Handler) http.Handler {
 			return
 		}
 		if user == nil {
-			// Machines (the API, Prometheus at /metrics) get a 401 to act
-			// on; browsers on a page are sent to sign in.
-			if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" || r.Method != http.MethodGet {
+			// Programs (the API, a Prometheus scrape) get a 401 to act on;
+			// browsers on a page are sent to sign in.
+			if machine || r.Method != http.MethodGet {
 				h.Set("WWW-Authenticate", `Bearer realm="deskpulse"`)
 				deny(w, r, http.StatusUnauthorized, "unauthenticated", "sign in: send Authorization: Bearer <token> (deskpulse user add prints one)")
 				return

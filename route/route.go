@@ -59,6 +59,10 @@ type Route struct {
 	Access  Access
 	Summary string // one line, for the OpenAPI document and `deskpulse routes`
 	Handler http.Handler
+	// Machine marks a route read by programs, not people (a Prometheus
+	// scrape): like the API's, it answers a missing sign-in with 401
+	// instead of sending the client to the sign-in page.
+	Machine bool
 }
 
 // Pattern is the route's ServeMux pattern.
@@ -71,6 +75,10 @@ func (r Route) Pattern() string {
 
 // API says whether the route is part of the JSON API.
 func (r Route) API() bool { return strings.HasPrefix(r.Path, "/api/") }
+
+// ForMachines says whether the route's callers are programs: the API's
+// routes and those marked Machine.
+func (r Route) ForMachines() bool { return r.API() || r.Machine }
 
 // Table is the server's routes and the ServeMux made of them.
 type Table struct {

@@ -123,7 +123,8 @@ func (t *Telemetry) Register(tbl *route.Table) {
 		ErrorHandling: promhttp.ContinueOnError, // one failing gauge does not hide the rest
 		Registry:      t.Registry,               // promhttp_metric_handler_errors_total
 	})
-	tbl.Handle("GET", "/metrics", route.Need(model.PermMetrics), "Prometheus metrics (text exposition)", h)
+	tbl.Add(route.Route{Method: "GET", Path: "/metrics", Access: route.Need(model.PermMetrics),
+		Summary: "Prometheus metrics (text exposition)", Handler: h, Machine: true})
 }
 
 // writerObserver turns the writer's batches into observations: a few
