@@ -4,12 +4,12 @@ package metrics
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/deskpulse/deskpulse/store"
 )
 
 // scanEventRows reads the rows of an EventRows query as Arrow record
@@ -22,16 +22,7 @@ func (e *Engine) scanEventRows(ctx context.Context, query string, args []any, fn
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rr, err := ar.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rr.Release()
+	return store.QueryArrow(ctx, conn, query, args, func(rr array.RecordReader) error {
 		var (
 			r      EventRow
 			public bool

@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/deskpulse/deskpulse/store"
 )
 
 // available is true: this build moves relations into the sandbox as Arrow
@@ -26,16 +28,7 @@ func newIPCReader(r io.Reader) (array.RecordReader, error) { return ipc.NewReade
 // exportArrow runs q on conn (the store) and writes its result to w as an
 // Arrow IPC stream, batch by batch, so that nothing is held whole.
 func exportArrow(ctx context.Context, conn *sql.Conn, w io.Writer, q string, args ...any) error {
-	return conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rr, err := ar.QueryContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rr.Release()
+	return store.QueryArrow(ctx, conn, q, args, func(rr array.RecordReader) error {
 		iw := ipc.NewWriter(w, ipc.WithSchema(rr.Schema()))
 		for rr.Next() {
 			if err := iw.Write(rr.RecordBatch()); err != nil {
@@ -53,16 +46,7 @@ func exportArrow(ctx context.Context, conn *sql.Conn, w io.Writer, q string, arg
 // as an Arrow IPC stream of DuckDB's own record batches, so that types
 // (timestamps with zone, lists, maps, decimals) survive as they are.
 func writeArrow(ctx context.Context, conn *sql.Conn, q string, maxRows int, out io.Writer) (truncated bool, err error) {
-	err = conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rr, err := ar.QueryContext(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rr.Release()
+	err = store.QueryArrow(ctx, conn, q, nil, func(rr array.RecordReader) error {
 		w := ipc.NewWriter(out, ipc.WithSchema(rr.Schema()))
 		left := int64(maxRows)
 		for rr.Next() {
