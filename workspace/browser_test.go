@@ -123,14 +123,8 @@ func TestAgentDailyFlowInBrowser(t *testing.T) {
 	testtools.Chromium(t)
 	e := startEnv(t)
 	ctx := context.Background()
-	annToken, err := e.auth.AddUser(ctx, "test", &model.User{Email: "ann@example.com", Name: "Ann", Role: model.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	miaToken, err := e.auth.AddUser(ctx, "test", &model.User{Email: "mia@example.com", Name: "Mia", Role: model.RoleManager})
-	if err != nil {
-		t.Fatal(err)
-	}
+	annToken := e.token(t, "ann@example.com", "Ann", model.RoleAgent)
+	miaToken := e.token(t, "mia@example.com", "Mia", model.RoleManager)
 	t1 := strconv.FormatInt(e.numbers["t1"], 10)
 	tk, _ := e.st.Ticket(ctx, t1)
 	link, err := e.portal.NewLink(ctx, tk.ID)
@@ -248,10 +242,7 @@ func TestWorkspaceAt390(t *testing.T) {
 	testtools.Chromium(t)
 	e := startEnv(t)
 	ctx := context.Background()
-	token, err := e.auth.AddUser(ctx, "test", &model.User{Email: "ann@example.com", Name: "Ann", Role: model.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := e.token(t, "ann@example.com", "Ann", model.RoleAgent)
 	// A long conversation with long words, as real ones have.
 	t2 := strconv.FormatInt(e.numbers["t2"], 10)
 	tk, _ := e.st.Ticket(ctx, t2)
@@ -263,13 +254,8 @@ func TestWorkspaceAt390(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Headless Chromium's window is at least 500 px wide: emulate the
-	// phone's viewport.
 	axe := axeSource(t)
 	b, problems := testtools.Browser(t, 390, 844)
-	if err := chromedp.Do(b, chromedp.EmulateViewport(390, 844)); err != nil {
-		t.Fatal(err)
-	}
 	signIn(t, b, e.srv.URL, "ann@example.com", token)
 	if w := evalJS[int](t, b, `window.innerWidth`); w != 390 {
 		t.Fatalf("the viewport is %d px wide, want 390", w)
@@ -289,7 +275,7 @@ func TestWorkspaceAt390(t *testing.T) {
 		}
 	}
 	// The details form, opened, fits too.
-	err = chromedp.Do(b,
+	err := chromedp.Do(b,
 		chromedp.Navigate(e.srv.URL+"/tickets/"+t2),
 		chromedp.Click(chromedp.CSS(`details.edit summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tags`)),
@@ -337,19 +323,13 @@ func TestStaleReplyInBrowser(t *testing.T) {
 	testtools.Chromium(t)
 	e := startEnv(t)
 	ctx := context.Background()
-	token, err := e.auth.AddUser(ctx, "test", &model.User{Email: "ann@example.com", Name: "Ann", Role: model.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := e.token(t, "ann@example.com", "Ann", model.RoleAgent)
 	t2 := strconv.FormatInt(e.numbers["t2"], 10)
 	tk, _ := e.st.Ticket(ctx, t2)
 	axe := axeSource(t)
 	b, problems := testtools.Browser(t, 390, 844)
-	if err := chromedp.Do(b, chromedp.EmulateViewport(390, 844)); err != nil {
-		t.Fatal(err)
-	}
 	signIn(t, b, e.srv.URL, "ann@example.com", token)
-	err = chromedp.Do(b,
+	err := chromedp.Do(b,
 		chromedp.Navigate(e.srv.URL+"/tickets/"+t2),
 		chromedp.WaitVisible(chromedp.CSS(`#body`)),
 		chromedp.SendKeys(chromedp.CSS(`#body`), "Ann's answer"),

@@ -131,16 +131,21 @@ func startEnv(tb testing.TB) *env {
 	return e
 }
 
+// token adds a user and returns its API token.
+func (e *env) token(tb testing.TB, email, name string, role model.Role) string {
+	tb.Helper()
+	token, err := e.auth.AddUser(context.Background(), "test", &model.User{Email: email, Name: name, Role: role})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return token
+}
+
 // user adds a user and returns a signed-in session: its cookie and CSRF
 // token.
 func (e *env) user(tb testing.TB, email string, role model.Role) (cookie, csrf string) {
 	tb.Helper()
-	ctx := context.Background()
-	token, err := e.auth.AddUser(ctx, "test", &model.User{Email: email, Name: email, Role: role})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cookie, sess, err := e.auth.SignIn(ctx, email, token)
+	cookie, sess, err := e.auth.SignIn(context.Background(), email, e.token(tb, email, email, role))
 	if err != nil {
 		tb.Fatal(err)
 	}

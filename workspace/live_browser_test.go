@@ -49,20 +49,14 @@ func TestLiveUpdatesInBrowser(t *testing.T) {
 	testtools.Chromium(t)
 	e := startEnv(t)
 	ctx := context.Background()
-	annToken, err := e.auth.AddUser(ctx, "test", &model.User{Email: "ann@example.com", Name: "Ann", Role: model.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobToken, err := e.auth.AddUser(ctx, "test", &model.User{Email: "bob@example.com", Name: "Bob", Role: model.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
+	annToken := e.token(t, "ann@example.com", "Ann", model.RoleAgent)
+	bobToken := e.token(t, "bob@example.com", "Bob", model.RoleAgent)
 	t2 := strconv.FormatInt(e.numbers["t2"], 10)
 	b, problems := testtools.Browser(t, 1280, 900)
 	signIn(t, b, e.srv.URL, "ann@example.com", annToken)
 
 	typed := "Half-written answer, "
-	err = chromedp.Do(b,
+	err := chromedp.Do(b,
 		chromedp.Navigate(e.srv.URL+"/tickets/"+t2),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-stream=open]`)),
 		chromedp.SendKeys(chromedp.CSS(`#body`), typed),

@@ -43,9 +43,10 @@ func ChromiumOptions(t testing.TB, width, height int) []chromedp.ExecAllocatorOp
 	}
 }
 
-// Browser starts headless Chromium for the test and returns its tab and a
-// function listing the console errors and exceptions seen so far (a
-// Content-Security-Policy violation shows as one).
+// Browser starts headless Chromium for the test with a viewport of
+// width x height and returns its tab and a function listing the console
+// errors and exceptions seen so far (a Content-Security-Policy violation
+// shows as one).
 func Browser(t testing.TB, width, height int) (context.Context, func() []string) {
 	t.Helper()
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), ChromiumOptions(t, width, height)...)
@@ -56,6 +57,13 @@ func Browser(t testing.TB, width, height int) (context.Context, func() []string)
 	t.Cleanup(cancel3)
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
+	}
+	// Headless Chromium's window is at least 500 px wide: a phone's
+	// viewport is emulated.
+	if width < 500 {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+			t.Fatalf("emulate a %dx%d viewport: %v", width, height, err)
+		}
 	}
 	var mu sync.Mutex
 	var problems []string
